@@ -1,0 +1,45 @@
+# Two commands do all set-up on a fresh machine:
+#   make run   - virtualenv, install, seed a demo city into SQLite under ./var/, serve on 127.0.0.1:8000
+#   make test  - virtualenv, dev install, throwaway PostgreSQL 15 on 127.0.0.1, every test on SQLite
+#                and PostgreSQL, cluster stopped
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_READS ?= 20000
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/alpr-ledger seed --reads $(DEMO_READS) --if-empty
+	$(BIN)/alpr-ledger serve --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m ops.pgcluster -- $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain ledger
+
+bench: install-dev
+	$(BIN)/python -m bench.ledger
+
+clean:
+	rm -rf $(VENV) var

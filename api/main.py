@@ -1,0 +1,42 @@
+"""Assembles the app from routers; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routers import ledger
+from ops.bootstrap import Runtime
+
+
+def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        scheduler = None
+        if schedule_checkpoints:
+            from ops.scheduler import start_checkpoint_scheduler
+
+            runtime.checkpointer.checkpoint_if_grown()
+            scheduler = start_checkpoint_scheduler(
+                runtime.checkpointer, runtime.settings.checkpoint_interval_s
+            )
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            runtime.close()
+
+    app = FastAPI(
+        title="alpr-ledger",
+        version="0.1.0",
+        description="Records and audit ledger for licence plate readers.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(ledger.router)
+    return app

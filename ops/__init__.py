@@ -1,0 +1,1 @@
+"""Operations: settings, the composition root, the application service, CLI, scheduler, demo data."""

@@ -1,0 +1,240 @@
+"""``alpr-ledger``: the command line. Thin: parse, call the service or the ledger, print."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ops.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="alpr-ledger: the ALPR records and audit ledger.")
+console = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional here
+    typer.Option("--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."),
+]
+
+
+def _settings(db: str | None) -> Settings:
+    return Settings(database_url=db) if db else Settings()
+
+
+def _runtime(db: str | None):  # type: ignore[no-untyped-def]
+    from ops.bootstrap import build_runtime
+
+    return build_runtime(_settings(db))
+
+
+@contextmanager
+def _progress(description: str, total: int | None) -> Iterator[Progress]:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=False) as progress:
+        progress.add_task(description, total=total)
+        yield progress
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs) and sign checkpoints on schedule."""
+    import uvicorn
+
+    from api.main import create_app
+
+    runtime = _runtime(db)
+    console.print(f"alpr-ledger serving {runtime.settings.database_url} on http://{host}:{port} (docs: /docs)")
+    uvicorn.run(create_app(runtime, schedule_checkpoints=True), host=host, port=port, log_level="info")
+
+
+@app.command()
+def seed(
+    reads: Annotated[int, typer.Option("--reads", min=1, help="How many synthetic reads to append.")] = 10_000,
+    batch: Annotated[int, typer.Option(min=1, max=1000, help="Reads per atomic batch.")] = 500,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed of the synthetic city.")] = 7,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the log already has events.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Append a synthetic city's reads through the application service."""
+    from ops.demo import SyntheticCity
+
+    runtime = _runtime(db)
+    try:
+        if if_empty and runtime.ledger.size() > 0:
+            console.print(f"log already holds {runtime.ledger.size()} entries; not seeding")
+            return
+        city = SyntheticCity(seed=seed_value, start=datetime.now(UTC).replace(microsecond=0) - _days(7))
+        stored = 0
+        started = time.perf_counter()
+        with _progress("seeding reads", reads) as progress:
+            pending = []
+            for command in city.reads(reads):
+                pending.append(command)
+                if len(pending) == batch:
+                    runtime.app.record_reads(pending)
+                    stored += len(pending)
+                    pending = []
+                    progress.update(progress.task_ids[0], completed=stored)
+            if pending:
+                runtime.app.record_reads(pending)
+                stored += len(pending)
+                progress.update(progress.task_ids[0], completed=stored)
+        elapsed = time.perf_counter() - started
+        cp = runtime.checkpointer.checkpoint()
+        console.print(f"{stored} reads in {elapsed:.1f} s: {stored / elapsed:,.0f} reads/s; log size {cp.size}")
+    finally:
+        runtime.close()
+
+
+def _days(n: int):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    return timedelta(days=n)
+
+
+@app.command()
+def checkpoint(db: DbOption = None) -> None:
+    """Print the latest signed checkpoint (signing one if the log grew)."""
+    runtime = _runtime(db)
+    try:
+        sys.stdout.write(runtime.checkpointer.checkpoint().note)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def verify(
+    checkpoint_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--checkpoint", help="A saved signed checkpoint the log must be consistent with."),
+    ] = None,
+    save_checkpoint: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--save-checkpoint", help="After a clean verification, save the latest checkpoint here."),
+    ] = None,
+    bundle: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--bundle", help="Verify an export bundle directory; needs no database."),
+    ] = None,
+    vkey: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--vkey", help="Verifier key (or a file holding it); default: this log's own key."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Check signatures, every entry, the chain and the root. Exit 0 when intact, 1 otherwise."""
+    if bundle is not None:
+        _verify_bundle(bundle)
+        return
+    from ledger.audit import audit
+
+    runtime = _runtime(db)
+    try:
+        key = _read_vkey(vkey) if vkey else runtime.checkpointer.signer.vkey
+        saved_note = checkpoint_file.read_text(encoding="utf-8") if checkpoint_file else None
+        # Sign the current size first so the newest entries are covered by a checkpoint too.
+        runtime.checkpointer.checkpoint()
+        total = runtime.ledger.size()
+        with _progress("verifying entries", total) as progress:
+            report = audit(
+                runtime.ledger,
+                key,
+                saved_note=saved_note,
+                progress=lambda n: progress.update(progress.task_ids[0], completed=n),
+            )
+        if not report.ok:
+            for problem in report.problems:
+                console.print(f"[red]FAIL[/red] {problem}")
+            if report.first_bad_index is not None:
+                print(f"first bad entry: {report.first_bad_index}")
+            raise typer.Exit(1)
+        print(f"ok: {report.size} entries, root {report.root.hex()}, "
+              f"{report.checkpoints_checked} checkpoint(s) verified")
+        if report.saved_checkpoint is not None:
+            print(f"consistent with saved checkpoint at size {report.saved_checkpoint.size}")
+        if save_checkpoint is not None:
+            latest = runtime.checkpointer.checkpoint()
+            save_checkpoint.write_text(latest.note, encoding="utf-8")
+            print(f"saved checkpoint at size {latest.size} to {save_checkpoint}")
+    finally:
+        runtime.close()
+
+
+def _read_vkey(value: str) -> str:
+    path = Path(value)
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else value.strip()
+
+
+def _verify_bundle(bundle: Path) -> None:
+    from ledger.verify import VerificationError
+    from ledger.verify._bundle import verify_bundle
+
+    try:
+        with _progress("verifying bundle", None) as progress:
+            report = verify_bundle(bundle, progress=lambda n: progress.update(progress.task_ids[0], completed=n))
+    except VerificationError as exc:
+        console.print(f"[red]FAIL[/red] {exc}")
+        index = getattr(exc, "index", None)
+        if index is not None:
+            print(f"first bad entry: {index}")
+        raise typer.Exit(1) from exc
+    print(f"ok: bundle of {report.size} entries, root {report.root.hex()}, "
+          f"{report.checkpoints_checked} checkpoint(s) verified")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the bundle to.")],
+    db: DbOption = None,
+) -> None:
+    """Export entries, checkpoints and the verifier key as a bundle an auditor checks offline."""
+    from ledger.bundle import export_bundle
+
+    runtime = _runtime(db)
+    try:
+        latest = runtime.checkpointer.checkpoint()
+        with _progress("exporting entries", latest.size) as progress:
+            written = export_bundle(
+                runtime.ledger,
+                origin=runtime.settings.log_origin,
+                vkey=runtime.checkpointer.signer.vkey,
+                size=latest.size,
+                out=out,
+                progress=lambda n: progress.update(progress.task_ids[0], completed=n),
+            )
+        print(f"exported {written} entries and checkpoints up to size {latest.size} to {out}")
+    finally:
+        runtime.close()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""The one place that reads the environment (prefix ``ALPR_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALPR_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/ledger.db",
+        description="sqlite:///PATH (relative to the working directory) or postgresql://user:pw@host:port/db",
+    )
+    data_dir: Path = Field(default=Path("var"), description="Signing key, blobs and other local state.")
+    log_origin: str = Field(
+        default="alpr-ledger.example/log",
+        description="Origin line of checkpoints and name of the signing key (C2SP tlog-checkpoint).",
+    )
+    signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM, PKCS#8). Created in data_dir if unset."
+    )
+    checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="Sign a checkpoint this often while the log grows."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("database_url must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("log_origin")
+    @classmethod
+    def _origin_is_one_line(cls, value: str) -> str:
+        if not value or any(c.isspace() for c in value) or "+" in value:
+            raise ValueError("log_origin must be non-empty, without spaces or '+'")
+        return value

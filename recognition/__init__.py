@@ -1,0 +1,1 @@
+"""Recognition pipeline: images, video and camera streams to read events (built in a later issue)."""
