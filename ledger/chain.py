@@ -13,7 +13,7 @@ from typing import Protocol
 from uuid import UUID
 
 from ledger.tree import frontier, node_from_row, node_row
-from ledger.verify._entry import ZERO_HASH, Entry, encode_entry
+from ledger.verify._entry import ZERO_HASH, pack_entry
 
 
 class StoredEventLike(Protocol):
@@ -66,33 +66,41 @@ def append(
     stored_events: Sequence[StoredEventLike],
     recorded_us: int,
 ) -> tuple[list[LedgerRow], Head]:
+    """Ledger rows for ``stored_events`` appended after ``head``, and the new head."""
     rows: list[LedgerRow] = []
     index = head.size
     chain = head.chain
     stack = list(head.frontier)
     sha256 = hashlib.sha256
+    topics: dict[str, bytes] = {}
     for event in stored_events:
-        entry = encode_entry(
-            Entry(
-                index=index,
-                originator_id=originator_text(event.originator_id),
-                originator_version=event.originator_version,
-                topic=event.topic,
-                state_sha256=sha256(event.state).digest(),
-                recorded_us=recorded_us,
-                prev=chain,
-            )
+        topic = topics.get(event.topic)
+        if topic is None:
+            topic = topics[event.topic] = event.topic.encode("utf-8")
+        entry = pack_entry(
+            index,
+            originator_text(event.originator_id).encode("utf-8"),
+            event.originator_version,
+            topic,
+            sha256(event.state).digest(),
+            recorded_us,
+            chain,
         )
         node = sha256(b"\x00" + entry).digest()
         chain = sha256(chain + node).digest()
-        completed = [node]
-        level = 0
-        while stack and stack[-1][0] == level:
-            node = sha256(b"\x01" + stack.pop()[1] + node).digest()
-            level += 1
-            completed.append(node)
-        stack.append((level, node))
-        rows.append((index, entry, chain, b"".join(completed)))
+        if index & 1:
+            completed = [node]
+            level = 0
+            while stack and stack[-1][0] == level:
+                node = sha256(b"\x01" + stack.pop()[1] + node).digest()
+                level += 1
+                completed.append(node)
+            stack.append((level, node))
+            rows.append((index, entry, chain, b"".join(completed)))
+        else:
+            # An even index completes nothing above its own leaf.
+            stack.append((0, node))
+            rows.append((index, entry, chain, node))
         index += 1
     return rows, Head(size=index, chain=chain, frontier=tuple(stack))
 

@@ -1,8 +1,8 @@
 """SQLite adapter: the chained application recorder and the ledger store.
 
-The chain is hooked in ``_insert_events``: the parent's inserts take SQLite's write lock, so the
-head read here cannot race another writer, and an exception rolls back events and ledger rows
-together.
+The chain is hooked in ``_insert_events``, inside the parent's transaction: the event inserts take
+SQLite's write lock first, so the head read here cannot race another writer, and an exception
+rolls back events and ledger rows together.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from ledger.chain import Clock, append, head_from_rows, head_rows
@@ -63,7 +64,28 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        if not stored_events:
+            return []
+        # One executemany instead of the parent's execute per event: the first insert takes the
+        # write lock, so the rowids are max+1 .. max+n, which we check rather than assume.
+        c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
+        before = c.fetchone()[0] or 0
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
+                for s in stored_events
+            ],
+        )
+        c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
+        after = c.fetchone()[0]
+        if after != before + len(stored_events):
+            raise IntegrityError(f"notification ids not contiguous ({before}..{after})")
         c.execute(f"SELECT max(idx) FROM {LEDGER_TABLE}")
         last = c.fetchone()[0]
         size = 0 if last is None else last + 1
@@ -76,7 +98,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         head = head_from_rows(size, rows)
         ledger_rows, _ = append(head, stored_events, type(self).clock())
         c.executemany(f"INSERT INTO {LEDGER_TABLE} VALUES (?,?,?,?)", ledger_rows)
-        return ids
+        return list(range(before + 1, after + 1))
 
 
 class SQLiteLedgerStore(LedgerStore):

@@ -22,10 +22,14 @@ from tests.ledger_support import RawDatabase
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _writer(url: str, data_dir: Path, name: str, batches: int, per_batch: int) -> subprocess.Popen[str]:
+def _writer(
+    url: str, data_dir: Path, name: str, batches: int, per_batch: int, *, barrier: bool = False
+) -> subprocess.Popen[str]:
+    args = [url, str(data_dir), name, str(batches), str(per_batch)]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.writer", url, str(data_dir), name, str(batches), str(per_batch)],
+        [sys.executable, "-m", "tests.writer", *args, *(["--wait-for-go"] if barrier else [])],
         cwd=ROOT,
+        stdin=subprocess.PIPE if barrier else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -54,8 +58,17 @@ def _assert_gap_free_and_verifies(runtime: Runtime, expected: int) -> None:
 def test_concurrent_writers_leave_gap_free_verifiable_log_when_four_processes_append(
     runtime: Runtime, database_url: str
 ) -> None:
-    writers, batches, per_batch = 4, 15, 40
-    procs = [_writer(database_url, runtime.settings.data_dir, f"w{i}", batches, per_batch) for i in range(writers)]
+    writers, batches, per_batch = 4, 30, 50
+    procs = [
+        _writer(database_url, runtime.settings.data_dir, f"w{i}", batches, per_batch, barrier=True)
+        for i in range(writers)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     for proc in procs:
         out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
@@ -69,6 +82,9 @@ def test_concurrent_writers_leave_gap_free_verifiable_log_when_four_processes_ap
         f"SELECT state FROM {RawDatabase(database_url).events} ORDER BY {RawDatabase(database_url).order}")]
     runs = [k for i, k in enumerate(keys) if i == 0 or keys[i - 1] != k]
     assert len(runs) == writers * batches
+    # The writers really overlapped: the order of batches switches between writers often.
+    switches = sum(1 for a, b in zip(runs, runs[1:]) if a.split("-")[0] != b.split("-")[0])
+    assert switches >= writers, f"writers barely overlapped ({switches} switches)"
 
 
 @pytest.mark.slow

@@ -16,6 +16,8 @@ def main() -> None:
     settings = Settings(database_url=url, data_dir=Path(data_dir))
     runtime = build_runtime(settings, run_migrations=False)
     print("ready", flush=True)
+    if "--wait-for-go" in sys.argv:
+        sys.stdin.readline()  # a start barrier so that the writers really overlap
     for b in range(int(batches)):
         batch_id = f"{name}-{b}"
         runtime.app.save(*notes(int(per_batch), batch=batch_id, size=200))
