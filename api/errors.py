@@ -25,7 +25,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "rule": e.get("type", "invalid"), "message": e.get("msg", "")}
+        {
+            "field": _field_name(tuple(e.get("loc", ()))),
+            "rule": e.get("type", "invalid"),
+            "message": e.get("msg", ""),
+        }
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "request", "message": "invalid request"}

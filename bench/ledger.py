@@ -42,9 +42,7 @@ def log(msg: str) -> None:
 
 def stored_events(n: int, state_size: int = 400) -> list[StoredEvent]:
     rng = random.Random(n)
-    return [
-        StoredEvent(uuid4(), 1, TOPIC, rng.randbytes(state_size)) for _ in range(n)
-    ]
+    return [StoredEvent(uuid4(), 1, TOPIC, rng.randbytes(state_size)) for _ in range(n)]
 
 
 def recorder(url: str, *, chained: bool) -> ApplicationRecorder:
@@ -77,8 +75,10 @@ def recorders_compare(urls: dict[str, str], events: int, singles: int) -> dict[s
             out[f"{backend}_{kind}_eps"] = insert_rate(rec, stored_events(events), 500)
             rec_single = recorder(make_url(f"{kind}_single"), chained=chained)  # type: ignore[operator]
             out[f"{backend}_{kind}_single_eps"] = insert_rate(rec_single, stored_events(singles), 1)
-            log(f"{backend} {kind}: batch {out[f'{backend}_{kind}_eps']:,.0f} ev/s, "
-                f"single {out[f'{backend}_{kind}_single_eps']:,.0f} ev/s")
+            log(
+                f"{backend} {kind}: batch {out[f'{backend}_{kind}_eps']:,.0f} ev/s, "
+                f"single {out[f'{backend}_{kind}_single_eps']:,.0f} ev/s"
+            )
         out[f"{backend}_ratio"] = out[f"{backend}_chained_eps"] / out[f"{backend}_plain_eps"]
         out[f"{backend}_single_ratio"] = (
             out[f"{backend}_chained_single_eps"] / out[f"{backend}_plain_single_eps"]
@@ -180,7 +180,9 @@ def big_log(url: str, data_dir: Path, leaves: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--events", type=int, default=20_000, help="events per recorder comparison")
     parser.add_argument("--singles", type=int, default=1_000, help="events saved one at a time")
@@ -196,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             "sqlite": lambda name: f"sqlite:///{tmp / (name + '.db')}",
             "postgres": lambda name: cluster.create_database(name),
         }
-        results: dict[str, object] = {"date": datetime.now(UTC).date().isoformat(),
-                                       "cpus": os.cpu_count()}
+        results: dict[str, object] = {"date": datetime.now(UTC).date().isoformat(), "cpus": os.cpu_count()}
         results.update(recorders_compare(urls, args.events, args.singles))
         for backend, make_url in urls.items():
             r = ingest_reads(make_url("reads"), tmp / f"data-{backend}", args.reads)  # type: ignore[operator]

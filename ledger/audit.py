@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from ledger.chain import originator_text
-from ledger.store import LedgerStore
+from ledger.store import LedgerStore, StoredEventRow
 from ledger.verify import Checkpoint, VerificationError, verify_checkpoint, verify_consistency
 from ledger.verify._entry import Entry, encode_entry
 from ledger.verify._stream import LogVerifier
 
+LedgerRow = tuple[int, bytes, bytes, bytes]
 _RECORDED_US = struct.Struct(">q")
 _RECORDED_US_OFFSET = 24  # tag(8) + index(8) + originator_version(8)
 
@@ -94,15 +95,16 @@ def audit(
     if not check_roots():
         return report
     rows = store.iter_ledger()
-    events = store.iter_events() if check_events else iter(())
-    filler = None if check_events else False
-    for position, (row, event) in enumerate(zip_longest(rows, events, fillvalue=filler)):
+    pairs: Iterator[tuple[LedgerRow | None, StoredEventRow | None]] = (
+        zip_longest(rows, store.iter_events()) if check_events else ((r, None) for r in rows)
+    )
+    for position, (row, event) in enumerate(pairs):
         if row is None:
             return bad(position, "stored event has no ledger entry")
         index, entry, chain, hashes = row
         if index != position:
             return bad(position, f"ledger entry missing or out of order (found index {index})")
-        if event is None:
+        if check_events and event is None:
             return bad(position, "ledger entry has no stored event")
         try:
             _, computed_chain, completed = verifier.append(entry)
@@ -112,7 +114,7 @@ def audit(
             return bad(position, "stored chain hash does not match the recomputed chain")
         if b"".join(completed) != hashes:
             return bad(position, "stored tree nodes do not match the recomputed tree")
-        if event:
+        if event is not None:
             (recorded_us,) = _RECORDED_US.unpack_from(entry, _RECORDED_US_OFFSET)
             expected = encode_entry(
                 Entry(

@@ -64,9 +64,7 @@ class CheckpointSigner:
 
     @property
     def public_key(self) -> bytes:
-        return self.key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        return self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @property
     def vkey(self) -> str:

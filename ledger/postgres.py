@@ -57,12 +57,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         for table in (self.events_table_name, LEDGER_TABLE, CHECKPOINT_TABLE):
             self.sql_create_statements += self._append_only(table)
         self.select_max_idx = SQL("SELECT max(idx) AS m FROM {}.{}").format(schema, ledger)
-        self.select_head_rows = SQL(
-            "SELECT idx, chain, hashes FROM {}.{} WHERE idx = ANY(%s)"
-        ).format(schema, ledger)
-        self.copy_ledger = SQL(
-            "COPY {}.{} (idx, entry, chain, hashes) FROM STDIN (FORMAT BINARY)"
-        ).format(schema, ledger)
+        self.select_head_rows = SQL("SELECT idx, chain, hashes FROM {}.{} WHERE idx = ANY(%s)").format(
+            schema, ledger
+        )
+        self.copy_ledger = SQL("COPY {}.{} (idx, entry, chain, hashes) FROM STDIN (FORMAT BINARY)").format(
+            schema, ledger
+        )
 
     def _append_only(self, table: str) -> list[Composed]:
         # Defence in depth: the application never updates or deletes these rows, and the database
@@ -80,9 +80,7 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if not stored_events:
             return []
         if kwargs.get("tracking") is not None:
@@ -143,16 +141,12 @@ class PostgresLedgerStore(LedgerStore):
 
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]:
         rows = self._query(
-            SQL("SELECT idx, entry FROM {} WHERE idx >= %s ORDER BY idx LIMIT %s").format(
-                self.ledger
-            ),
+            SQL("SELECT idx, entry FROM {} WHERE idx >= %s ORDER BY idx LIMIT %s").format(self.ledger),
             (start, limit),
         )
         return [(r["idx"], bytes(r["entry"])) for r in rows]
 
-    def iter_ledger(
-        self, start: int = 0, batch: int = 5000
-    ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    def iter_ledger(self, start: int = 0, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
         after = start - 1
         statement = SQL(
             "SELECT idx, entry, chain, hashes FROM {} WHERE idx > %s ORDER BY idx LIMIT %s"
@@ -192,8 +186,7 @@ class PostgresLedgerStore(LedgerStore):
 
     def _checkpoints(self, tail: str, params: Sequence[Any] = ()) -> list[StoredCheckpoint]:
         rows = self._query(
-            SQL("SELECT size, root, note, signed_at FROM {} ").format(self.checkpoints_table)
-            + SQL(tail),  # type: ignore[arg-type]
+            SQL("SELECT size, root, note, signed_at FROM {} ").format(self.checkpoints_table) + SQL(tail),
             params,
         )
         return [StoredCheckpoint(r["size"], bytes(r["root"]), r["note"], r["signed_at"]) for r in rows]
@@ -208,4 +201,3 @@ class PostgresLedgerStore(LedgerStore):
     def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
         found = self._checkpoints("WHERE size = %s", (size,))
         return found[0] if found else None
-

@@ -66,26 +66,27 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         if not stored_events:
             return []
-        # One executemany instead of the parent's execute per event: the first insert takes the
-        # write lock, so the rowids are max+1 .. max+n, which we check rather than assume.
+        # The first statement must be a write: a deferred transaction that reads first cannot
+        # upgrade to the write lock once another process has written (SQLITE_BUSY at once).
+        # The first insert takes the lock and tells us its rowid; holding the lock, the rest
+        # get the following rowids, which we check rather than assume.
+        params = [
+            (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
+            )
+            for s in stored_events
+        ]
+        c.execute(self.insert_events_statement, params[0])
+        first = c.lastrowid
+        if len(params) > 1:
+            c.executemany(self.insert_events_statement, params[1:])
         c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
-        before = c.fetchone()[0] or 0
-        c.executemany(
-            self.insert_events_statement,
-            [
-                (
-                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                    s.originator_version,
-                    s.topic,
-                    s.state,
-                )
-                for s in stored_events
-            ],
-        )
-        c.execute(f"SELECT max(rowid) FROM {self.events_table_name}")
-        after = c.fetchone()[0]
-        if after != before + len(stored_events):
-            raise IntegrityError(f"notification ids not contiguous ({before}..{after})")
+        last_id = c.fetchone()[0]
+        if last_id != first + len(params) - 1:
+            raise IntegrityError(f"notification ids not contiguous ({first}..{last_id})")
         c.execute(f"SELECT max(idx) FROM {LEDGER_TABLE}")
         last = c.fetchone()[0]
         size = 0 if last is None else last + 1
@@ -98,7 +99,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         head = head_from_rows(size, rows)
         ledger_rows, _ = append(head, stored_events, type(self).clock())
         c.executemany(f"INSERT INTO {LEDGER_TABLE} VALUES (?,?,?,?)", ledger_rows)
-        return list(range(before + 1, after + 1))
+        return list(range(first, last_id + 1))
 
 
 class SQLiteLedgerStore(LedgerStore):
@@ -131,9 +132,7 @@ class SQLiteLedgerStore(LedgerStore):
             )
             return [(r[0], bytes(r[1])) for r in c.fetchall()]
 
-    def iter_ledger(
-        self, start: int = 0, batch: int = 5000
-    ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    def iter_ledger(self, start: int = 0, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
         # Keyset pages: a row that is missing or out of order still shows up to the caller.
         after = start - 1
         while True:
@@ -181,8 +180,7 @@ class SQLiteLedgerStore(LedgerStore):
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT size, root, note, signed_at FROM {CHECKPOINT_TABLE} {where}", params)
             return [
-                StoredCheckpoint(r[0], bytes(r[1]), r[2], datetime.fromisoformat(r[3]))
-                for r in c.fetchall()
+                StoredCheckpoint(r[0], bytes(r[1]), r[2], datetime.fromisoformat(r[3])) for r in c.fetchall()
             ]
 
     def checkpoints(self) -> list[StoredCheckpoint]:

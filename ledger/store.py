@@ -56,9 +56,7 @@ class LedgerStore(ABC):
     def entries(self, start: int, limit: int) -> list[tuple[int, bytes]]: ...
 
     @abstractmethod
-    def iter_ledger(
-        self, start: int = 0, batch: int = 5000
-    ) -> Iterator[tuple[int, bytes, bytes, bytes]]:
+    def iter_ledger(self, start: int = 0, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes, bytes]]:
         """(index, entry, chain, hashes) in index order."""
 
     @abstractmethod

@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,12 +23,16 @@ from rich.progress import (
 
 from ops.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="alpr-ledger: the ALPR records and audit ledger.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="alpr-ledger: the ALPR records and audit ledger."
+)
 console = Console(stderr=True)
 
 DbOption = Annotated[
     Optional[str],  # noqa: UP045 - typer needs Optional here
-    typer.Option("--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."),
+    typer.Option(
+        "--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."
+    ),
 ]
 
 
@@ -68,16 +72,22 @@ def serve(
     from api.main import create_app
 
     runtime = _runtime(db)
-    console.print(f"alpr-ledger serving {runtime.settings.database_url} on http://{host}:{port} (docs: /docs)")
+    console.print(
+        f"alpr-ledger serving {runtime.settings.database_url} on http://{host}:{port} (docs: /docs)"
+    )
     uvicorn.run(create_app(runtime, schedule_checkpoints=True), host=host, port=port, log_level="info")
 
 
 @app.command()
 def seed(
-    reads: Annotated[int, typer.Option("--reads", min=1, help="How many synthetic reads to append.")] = 10_000,
+    reads: Annotated[
+        int, typer.Option("--reads", min=1, help="How many synthetic reads to append.")
+    ] = 10_000,
     batch: Annotated[int, typer.Option(min=1, max=1000, help="Reads per atomic batch.")] = 500,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed of the synthetic city.")] = 7,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when the log already has events.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the log already has events.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Append a synthetic city's reads through the application service."""
@@ -88,7 +98,9 @@ def seed(
         if if_empty and runtime.ledger.size() > 0:
             console.print(f"log already holds {runtime.ledger.size()} entries; not seeding")
             return
-        city = SyntheticCity(seed=seed_value, start=datetime.now(UTC).replace(microsecond=0) - _days(7))
+        # The city produces roughly 20,000 reads a day; start early enough that none lies ahead.
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=reads // 15_000 + 2)
+        city = SyntheticCity(seed=seed_value, start=start)
         stored = 0
         started = time.perf_counter()
         with _progress("seeding reads", reads) as progress:
@@ -106,15 +118,11 @@ def seed(
                 progress.update(progress.task_ids[0], completed=stored)
         elapsed = time.perf_counter() - started
         cp = runtime.checkpointer.checkpoint()
-        console.print(f"{stored} reads in {elapsed:.1f} s: {stored / elapsed:,.0f} reads/s; log size {cp.size}")
+        console.print(
+            f"{stored} reads in {elapsed:.1f} s: {stored / elapsed:,.0f} reads/s; log size {cp.size}"
+        )
     finally:
         runtime.close()
-
-
-def _days(n: int):  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    return timedelta(days=n)
 
 
 @app.command()
@@ -135,7 +143,9 @@ def verify(
     ] = None,
     save_checkpoint: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--save-checkpoint", help="After a clean verification, save the latest checkpoint here."),
+        typer.Option(
+            "--save-checkpoint", help="After a clean verification, save the latest checkpoint here."
+        ),
     ] = None,
     bundle: Annotated[
         Optional[Path],  # noqa: UP045
@@ -173,8 +183,10 @@ def verify(
             if report.first_bad_index is not None:
                 print(f"first bad entry: {report.first_bad_index}")
             raise typer.Exit(1)
-        print(f"ok: {report.size} entries, root {report.root.hex()}, "
-              f"{report.checkpoints_checked} checkpoint(s) verified")
+        print(
+            f"ok: {report.size} entries, root {report.root.hex()}, "
+            f"{report.checkpoints_checked} checkpoint(s) verified"
+        )
         if report.saved_checkpoint is not None:
             print(f"consistent with saved checkpoint at size {report.saved_checkpoint.size}")
         if save_checkpoint is not None:
@@ -196,15 +208,19 @@ def _verify_bundle(bundle: Path) -> None:
 
     try:
         with _progress("verifying bundle", None) as progress:
-            report = verify_bundle(bundle, progress=lambda n: progress.update(progress.task_ids[0], completed=n))
+            report = verify_bundle(
+                bundle, progress=lambda n: progress.update(progress.task_ids[0], completed=n)
+            )
     except VerificationError as exc:
         console.print(f"[red]FAIL[/red] {exc}")
         index = getattr(exc, "index", None)
         if index is not None:
             print(f"first bad entry: {index}")
         raise typer.Exit(1) from exc
-    print(f"ok: bundle of {report.size} entries, root {report.root.hex()}, "
-          f"{report.checkpoints_checked} checkpoint(s) verified")
+    print(
+        f"ok: bundle of {report.size} entries, root {report.root.hex()}, "
+        f"{report.checkpoints_checked} checkpoint(s) verified"
+    )
 
 
 @app.command()

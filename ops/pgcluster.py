@@ -58,8 +58,19 @@ class ThrowawayCluster:
         if os.geteuid() == 0:
             shutil.chown(self.root, user="postgres")
         data = self.root / "data"
-        self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                  "--no-sync", "--locale=C")
+        self._run(
+            "initdb",
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         self.port = free_port()
         options = [
             f"-p {self.port}",
@@ -70,8 +81,19 @@ class ThrowawayCluster:
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w",
-                  "-t", "60", "-o", " ".join(options), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(options),
+            "start",
+        )
         deadline = time.monotonic() + 30
         import psycopg
 

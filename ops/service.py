@@ -38,9 +38,7 @@ class AlprLedger(Application[UUID]):
 
     name = "AlprLedger"
 
-    def __init__(
-        self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = _utcnow
-    ) -> None:
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = _utcnow) -> None:
         super().__init__(env=env)
         self.clock = clock
 

@@ -40,7 +40,9 @@ def test_checkpoint_and_proofs_verify_when_fetched_over_http(client: TestClient)
     assert [e["index"] for e in entries] == list(range(37))
 
 
-def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(client: TestClient, runtime: Runtime) -> None:
+def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
+    client: TestClient, runtime: Runtime
+) -> None:
     vkey = client.get("/v1/ledger/vkey").text.strip()
     old = verify_checkpoint(client.get("/v1/ledger/checkpoint").text, vkey)
     runtime.app.save(*notes(20))
@@ -76,6 +78,11 @@ def test_out_of_range_parameters_get_problem_naming_parameter_when_requested(
 
 def test_openapi_document_lists_ledger_endpoints_when_requested(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/v1/ledger/checkpoint", "/v1/ledger/vkey", "/v1/ledger/proof/inclusion",
-                 "/v1/ledger/proof/consistency", "/v1/ledger/entries"):
+    for path in (
+        "/v1/ledger/checkpoint",
+        "/v1/ledger/vkey",
+        "/v1/ledger/proof/inclusion",
+        "/v1/ledger/proof/consistency",
+        "/v1/ledger/entries",
+    ):
         assert path in paths

@@ -78,12 +78,16 @@ def test_concurrent_writers_leave_gap_free_verifiable_log_when_four_processes_ap
     assert len(counts) == writers * batches and set(counts.values()) == {per_batch}
     _assert_gap_free_and_verifies(runtime, total)
     # Batches from different writers interleave only at batch boundaries.
-    keys = [json.loads(bytes(s))["batch"] for (s,) in RawDatabase(database_url).execute(
-        f"SELECT state FROM {RawDatabase(database_url).events} ORDER BY {RawDatabase(database_url).order}")]
+    keys = [
+        json.loads(bytes(s))["batch"]
+        for (s,) in RawDatabase(database_url).execute(
+            f"SELECT state FROM {RawDatabase(database_url).events} ORDER BY {RawDatabase(database_url).order}"
+        )
+    ]
     runs = [k for i, k in enumerate(keys) if i == 0 or keys[i - 1] != k]
     assert len(runs) == writers * batches
     # The writers really overlapped: the order of batches switches between writers often.
-    switches = sum(1 for a, b in zip(runs, runs[1:]) if a.split("-")[0] != b.split("-")[0])
+    switches = sum(1 for a, b in zip(runs, runs[1:], strict=False) if a.split("-")[0] != b.split("-")[0])
     assert switches >= writers, f"writers barely overlapped ({switches} switches)"
 
 

@@ -15,7 +15,9 @@ from tests.ledger_support import Note, RawDatabase, notes
 from tests.reference_tree import ref_root
 
 
-def test_save_writes_one_entry_per_event_in_log_order_when_batches_saved(runtime: Runtime, database_url: str) -> None:
+def test_save_writes_one_entry_per_event_in_log_order_when_batches_saved(
+    runtime: Runtime, database_url: str
+) -> None:
     first = notes(5)
     runtime.app.save(*first)
     first[0].amend("changed")

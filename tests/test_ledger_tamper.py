@@ -35,10 +35,13 @@ def _swap_events(raw: RawDatabase) -> None:
         rows = raw.execute(f"SELECT rowid, * FROM {raw.events} ORDER BY rowid")
         a, b = rows[VICTIM], rows[OTHER]
         raw.execute(f"DELETE FROM {raw.events} WHERE rowid IN (?, ?)", (a[0], b[0]))
-        raw.execute(f"INSERT INTO {raw.events} (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)", (a[0], *b[1:]))
-        raw.execute(f"INSERT INTO {raw.events} (rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)", (b[0], *a[1:]))
+        insert = f"INSERT INTO {raw.events} (rowid, originator_id, originator_version, topic, state) "
+        raw.execute(insert + "VALUES (?,?,?,?,?)", (a[0], *b[1:]))
+        raw.execute(insert + "VALUES (?,?,?,?,?)", (b[0], *a[1:]))
     else:
-        ids = [r[0] for r in raw.execute(f"SELECT notification_id FROM {raw.events} ORDER BY notification_id")]
+        ids = [
+            r[0] for r in raw.execute(f"SELECT notification_id FROM {raw.events} ORDER BY notification_id")
+        ]
         a, b = ids[VICTIM], ids[OTHER]
         raw.execute(f"UPDATE {raw.events} SET notification_id = -1 WHERE notification_id = %s", (a,))
         raw.execute(f"UPDATE {raw.events} SET notification_id = %s WHERE notification_id = %s", (a, b))
@@ -87,7 +90,9 @@ TAMPERS: dict[str, Callable[[RawDatabase], None]] = {
 
 
 @pytest.mark.parametrize("tamper", sorted(TAMPERS))
-def test_verify_names_first_bad_index_when_store_tampered(runtime: Runtime, database_url: str, tamper: str) -> None:
+def test_verify_names_first_bad_index_when_store_tampered(
+    runtime: Runtime, database_url: str, tamper: str
+) -> None:
     _grow(runtime)
     vkey = runtime.checkpointer.signer.vkey
     assert audit(runtime.ledger, vkey).ok
@@ -101,7 +106,9 @@ def test_verify_names_first_bad_index_when_store_tampered(runtime: Runtime, data
     assert report.first_bad_index == VICTIM, report.problems
 
 
-def test_verify_fails_when_checkpoint_root_rewritten_after_tamper(runtime: Runtime, database_url: str) -> None:
+def test_verify_fails_when_checkpoint_root_rewritten_after_tamper(
+    runtime: Runtime, database_url: str
+) -> None:
     _grow(runtime)
     runtime.checkpointer.checkpoint()
     raw = RawDatabase(database_url)
@@ -141,4 +148,3 @@ def test_cli_verify_exits_1_and_prints_first_bad_entry_when_state_altered(
 
     assert bad.exit_code == 1
     assert f"first bad entry: {VICTIM}" in bad.stdout
-
