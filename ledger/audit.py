@@ -16,12 +16,15 @@ from itertools import zip_longest
 from ledger.chain import originator_text
 from ledger.store import LedgerStore, StoredEventRow
 from ledger.verify import Checkpoint, VerificationError, verify_checkpoint, verify_consistency
-from ledger.verify._entry import Entry, encode_entry
 from ledger.verify._stream import LogVerifier
 
 LedgerRow = tuple[int, bytes, bytes, bytes]
-_RECORDED_US = struct.Struct(">q")
-_RECORDED_US_OFFSET = 24  # tag(8) + index(8) + originator_version(8)
+# Field positions in a canonical v1 entry (see ledger/verify/_entry.py).
+_VERSION = slice(16, 24)
+_STATE = slice(32, 64)
+_TAIL = slice(96, None)  # originator_id and topic, each with its u16 length
+_U64 = struct.Struct(">Q")
+_LEN = struct.Struct(">H")
 
 
 @dataclass
@@ -94,6 +97,8 @@ def audit(
 
     if not check_roots():
         return report
+    next_root_check = min(expected_roots, default=-1)
+    topics: dict[str, bytes] = {}
     rows = store.iter_ledger()
     pairs: Iterator[tuple[LedgerRow | None, StoredEventRow | None]] = (
         zip_longest(rows, store.iter_events()) if check_events else ((r, None) for r in rows)
@@ -115,22 +120,22 @@ def audit(
         if b"".join(completed) != hashes:
             return bad(position, "stored tree nodes do not match the recomputed tree")
         if event is not None:
-            (recorded_us,) = _RECORDED_US.unpack_from(entry, _RECORDED_US_OFFSET)
-            expected = encode_entry(
-                Entry(
-                    index=position,
-                    originator_id=originator_text(event.originator_id),
-                    originator_version=event.originator_version,
-                    topic=event.topic,
-                    state_sha256=sha256(event.state).digest(),
-                    recorded_us=recorded_us,
-                    prev=entry[64:96],
-                )
-            )
-            if expected != entry:
+            # The entry is canonical (the verifier checked), so compare its fields in place.
+            topic = topics.get(event.topic)
+            if topic is None:
+                encoded = event.topic.encode("utf-8")
+                topic = topics[event.topic] = _LEN.pack(len(encoded)) + encoded
+            oid = originator_text(event.originator_id).encode("utf-8")
+            if (
+                entry[_STATE] != sha256(event.state).digest()
+                or entry[_VERSION] != _U64.pack(event.originator_version)
+                or entry[_TAIL] != _LEN.pack(len(oid)) + oid + topic
+            ):
                 return bad(position, "stored event does not match its ledger entry")
-        if not check_roots():
+        if position + 1 == next_root_check and not check_roots():
             return report
+        if position + 1 == next_root_check:
+            next_root_check = min(expected_roots, default=-1)
         if progress is not None and position % 10_000 == 9_999:
             progress(position + 1)
     report.size = verifier.size

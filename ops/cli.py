@@ -159,7 +159,7 @@ def verify(
 ) -> None:
     """Check signatures, every entry, the chain and the root. Exit 0 when intact, 1 otherwise."""
     if bundle is not None:
-        _verify_bundle(bundle)
+        _verify_bundle(bundle, _read_vkey(vkey) if vkey else None)
         return
     from ledger.audit import audit
 
@@ -202,14 +202,14 @@ def _read_vkey(value: str) -> str:
     return path.read_text(encoding="utf-8").strip() if path.is_file() else value.strip()
 
 
-def _verify_bundle(bundle: Path) -> None:
+def _verify_bundle(bundle: Path, vkey: str | None) -> None:
     from ledger.verify import VerificationError
     from ledger.verify._bundle import verify_bundle
 
     try:
         with _progress("verifying bundle", None) as progress:
             report = verify_bundle(
-                bundle, progress=lambda n: progress.update(progress.task_ids[0], completed=n)
+                bundle, progress=lambda n: progress.update(progress.task_ids[0], completed=n), vkey=vkey
             )
     except VerificationError as exc:
         console.print(f"[red]FAIL[/red] {exc}")
