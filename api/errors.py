@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from ledger.checkpoints import CheckpointNotFoundError
 from ledger.store import LedgerRangeError
 
 PROBLEM = "application/problem+json"
@@ -50,6 +51,16 @@ async def _ledger_range(_: Request, exc: LedgerRangeError) -> JSONResponse:
     )
 
 
+async def _checkpoint_missing(_: Request, exc: CheckpointNotFoundError) -> JSONResponse:
+    return problem(
+        404,
+        "No such checkpoint",
+        str(exc),
+        errors=[{"field": exc.parameter, "rule": "checkpoint.exists", "message": str(exc)}],
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(LedgerRangeError, _ledger_range)  # type: ignore[arg-type]
+    app.add_exception_handler(CheckpointNotFoundError, _checkpoint_missing)  # type: ignore[arg-type]

@@ -24,6 +24,12 @@ from ledger.verify._note import (
 )
 
 
+class CheckpointNotFoundError(LookupError):
+    """No checkpoint was signed at the requested size."""
+
+    parameter = "size"
+
+
 class SigningKeyError(RuntimeError):
     """The configured signing key cannot be used."""
 
@@ -102,6 +108,13 @@ class Checkpointer:
         # Another process may have signed this size first: keep and return the stored one.
         stored = self.store.checkpoint_at(size)
         return stored if stored is not None else signed
+
+    def checkpoint_at(self, size: int) -> StoredCheckpoint:
+        """A checkpoint signed earlier, so auditors can fetch any two and ask for consistency."""
+        found = self.store.checkpoint_at(size)
+        if found is None:
+            raise CheckpointNotFoundError(f"no checkpoint was signed at size {size}")
+        return found
 
     def checkpoint_if_grown(self) -> StoredCheckpoint | None:
         latest = self.store.latest_checkpoint()

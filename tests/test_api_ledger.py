@@ -47,6 +47,8 @@ def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
     old = verify_checkpoint(client.get("/v1/ledger/checkpoint").text, vkey)
     runtime.app.save(*notes(20))
     new = verify_checkpoint(client.get("/v1/ledger/checkpoint").text, vkey)
+    again = client.get("/v1/ledger/checkpoint", params={"size": old.size})
+    assert verify_checkpoint(again.text, vkey) == old
     body = client.get("/v1/ledger/proof/consistency", params={"from": old.size, "to": new.size}).json()
     assert (body["from"], body["to"]) == (37, 57)
     verify_consistency(old.size, new.size, [_b(p) for p in body["proof"]], old.root, new.root)
@@ -63,6 +65,8 @@ def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
         ("/v1/ledger/proof/consistency", {"from": 1, "to": 99}, "to"),
         ("/v1/ledger/entries", {"limit": 1001}, "limit"),
         ("/v1/ledger/entries", {"start": -3}, "start"),
+        ("/v1/ledger/checkpoint", {"size": 5}, "size"),
+        ("/v1/ledger/checkpoint", {"size": -5}, "size"),
     ],
 )
 def test_out_of_range_parameters_get_problem_naming_parameter_when_requested(

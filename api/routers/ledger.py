@@ -42,10 +42,18 @@ class LedgerEntries(BaseModel):
     entries: list[LedgerEntry]
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse, summary="Latest signed checkpoint")
-def get_checkpoint(runtime: RuntimeDep) -> PlainTextResponse:
-    """A C2SP tlog-checkpoint signed as a C2SP signed note (signing one now if the log grew)."""
-    return PlainTextResponse(runtime.checkpointer.checkpoint().note)
+@router.get("/checkpoint", response_class=PlainTextResponse, summary="A signed checkpoint")
+def get_checkpoint(
+    runtime: RuntimeDep,
+    size: Annotated[
+        int | None, Query(ge=0, description="An earlier checkpoint's tree size; omit for the latest")
+    ] = None,
+) -> PlainTextResponse:
+    """A C2SP tlog-checkpoint signed as a C2SP signed note: the latest (signing one now if the log
+    grew), or the one signed at ``size``. Every signed checkpoint is kept."""
+    checkpointer = runtime.checkpointer
+    stored = checkpointer.checkpoint() if size is None else checkpointer.checkpoint_at(size)
+    return PlainTextResponse(stored.note)
 
 
 @router.get("/vkey", response_class=PlainTextResponse, summary="Verifier key of the checkpoints")
