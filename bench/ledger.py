@@ -26,11 +26,15 @@ from uuid import uuid4
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
+from domain.read import RecordRead
 from ledger.audit import audit
+from ledger.bundle import export_bundle
 from ledger.verify import verify_consistency, verify_inclusion
+from ledger.verify._bundle import verify_bundle
 from ops.bootstrap import build_runtime, persistence_env
 from ops.demo import SyntheticCity
 from ops.pgcluster import ThrowawayCluster
+from ops.service import AlprLedger
 from ops.settings import Settings
 
 TOPIC = "domain.read:Read.Captured"
@@ -86,11 +90,19 @@ def recorders_compare(urls: dict[str, str], events: int, singles: int) -> dict[s
     return out
 
 
-def ingest_reads(url: str, data_dir: Path, reads: int) -> float:
-    runtime = build_runtime(Settings(database_url=url, data_dir=data_dir))
+def ingest_reads(url: str, data_dir: Path, reads: int, *, chained: bool = True) -> float:
+    """Reads/s through AlprLedger.record_reads (validation, aggregates, mapping, save)."""
+    if chained:
+        runtime = build_runtime(Settings(database_url=url, data_dir=data_dir))
+        app, close = runtime.app, runtime.close
+    else:
+        env = persistence_env(url, create_table=True)
+        del env["APPLICATION_RECORDER_TOPIC"]
+        app = AlprLedger(env=env)
+        close = app.close
     city = SyntheticCity(seed=11, start=datetime.now(UTC) - timedelta(days=3))
-    batches: list[list] = []  # generated up front: we time the service, not the generator
-    pending: list = []
+    batches: list[list[RecordRead]] = []  # generated up front: we time the service, not the city
+    pending: list[RecordRead] = []
     for command in city.reads(reads):
         pending.append(command)
         if len(pending) == 500:
@@ -101,10 +113,10 @@ def ingest_reads(url: str, data_dir: Path, reads: int) -> float:
 
     def run() -> None:
         for batch in batches:
-            runtime.app.record_reads(batch)
+            app.record_reads(batch)
 
     result = rate(reads, run)
-    runtime.close()
+    close()
     return result
 
 
@@ -157,6 +169,12 @@ def big_log(url: str, data_dir: Path, leaves: int) -> dict[str, float]:
     verify_entries_s = time.perf_counter() - started
     assert entries_only.ok
 
+    bundle = data_dir / "bundle"
+    export_bundle(store, origin=runtime.settings.log_origin, vkey=vkey, size=size, out=bundle)
+    started = time.perf_counter()
+    verify_bundle(bundle, vkey=vkey)
+    bundle_s = time.perf_counter() - started
+
     entries = [e for _, e, _, _ in store.iter_ledger()]
     sha256 = hashlib.sha256
     started = time.perf_counter()
@@ -175,6 +193,7 @@ def big_log(url: str, data_dir: Path, leaves: int) -> dict[str, float]:
         "proof_serve_p95_ms": sorted(serve_incl + serve_cons)[int(0.95 * 400)] * 1000,
         "verify_eps": size / verify_s,
         "verify_entries_only_eps": size / verify_entries_s,
+        "verify_bundle_eps": size / bundle_s,
         "raw_hash_eps": size / raw_s,
     }
 
@@ -201,9 +220,13 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, object] = {"date": datetime.now(UTC).date().isoformat(), "cpus": os.cpu_count()}
         results.update(recorders_compare(urls, args.events, args.singles))
         for backend, make_url in urls.items():
-            r = ingest_reads(make_url("reads"), tmp / f"data-{backend}", args.reads)  # type: ignore[operator]
+            data = tmp / f"data-{backend}"
+            r = ingest_reads(make_url("reads"), data, args.reads)  # type: ignore[operator]
+            plain = ingest_reads(make_url("reads_plain"), data, args.reads, chained=False)  # type: ignore[operator]
             results[f"{backend}_reads_per_s"] = r
-            log(f"{backend} record_reads batches of 500: {r:,.0f} reads/s")
+            results[f"{backend}_plain_reads_per_s"] = plain
+            results[f"{backend}_reads_ratio"] = r / plain
+            log(f"{backend} record_reads batches of 500: {r:,.0f} reads/s (plain recorder {plain:,.0f})")
         log(f"building a {args.leaves:,}-leaf log on SQLite ...")
         big = big_log(urls["sqlite"]("big"), tmp / "data-big", args.leaves)  # type: ignore[operator]
         results.update({f"big_{k}": v for k, v in big.items()})
@@ -211,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         results["raw_hash_eps"] = big["raw_hash_eps"]
         results["verify_ratio"] = big["verify_eps"] / big["raw_hash_eps"]
         results["verify_entries_only_ratio"] = big["verify_entries_only_eps"] / big["raw_hash_eps"]
+        results["verify_bundle_ratio"] = big["verify_bundle_eps"] / big["raw_hash_eps"]
         results["proof_ms"] = {
             "inclusion_serve": big["inclusion_serve_ms"],
             "inclusion_verify": big["inclusion_verify_ms"],
