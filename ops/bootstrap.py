@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ledger.blobs import BlobStore
 from ledger.checkpoints import Checkpointer, CheckpointSigner, load_or_create_signing_key
 from ledger.postgres import ChainedPostgresApplicationRecorder, PostgresLedgerStore
 from ledger.sqlite import ChainedSQLiteApplicationRecorder, SQLiteLedgerStore
@@ -122,6 +124,13 @@ def signer_for(settings: Settings) -> CheckpointSigner:
 def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime:
     if run_migrations:
         migrate(settings)
-    app = AlprLedger(env=persistence_env(settings.database_url, create_table=False))
+    from domain.profiles import get_profile
+
+    app = AlprLedger(
+        env=persistence_env(settings.database_url, create_table=False),
+        policy=get_profile(settings.policy),
+        blobs=BlobStore(settings.blob_dir),
+        token_ttl=timedelta(seconds=settings.token_ttl_s),
+    )
     store = ledger_store(app)
     return Runtime(settings, app, store, Checkpointer(store, signer_for(settings)))

@@ -1,67 +1,43 @@
 """The application service: the one door to the record.
 
-Commands check their input and policy, build aggregates, and save them. Every save goes through the
-chained recorder, so every stored event gets its ledger entry in the same transaction.
+Commands check their input and the active policy, build aggregates, and save them. Every save goes
+through the chained recorder, so every stored event gets its ledger entry in the same transaction.
+One application class carries every aggregate (one events table, one chain); its commands live in
+``ops/commands/``, one module per aggregate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from eventsourcing.application import Application
+from domain.policy import PolicyProfile
+from ledger.blobs import BlobStore
+from ops.commands.accounts import AccountCommands
+from ops.commands.base import utcnow
+from ops.commands.reads import MAX_BATCH, BatchRejectedError, ReadCommands
 
-from domain.errors import InvalidFieldError
-from domain.read import Read, RecordRead, validate_read
-
-MAX_BATCH = 1000
-
-
-class BatchRejectedError(ValueError):
-    """A batch had invalid items; nothing of it was stored. ``errors`` holds one per bad item."""
-
-    def __init__(self, errors: list[InvalidFieldError]) -> None:
-        self.errors = errors
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first.field}: {first.message}{more}")
+__all__ = ["AlprLedger", "BatchRejectedError", "MAX_BATCH"]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class AlprLedger(Application[UUID]):
-    """One application, one events table, one chain, for every aggregate."""
-
-    name = "AlprLedger"
-
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = _utcnow) -> None:
+class AlprLedger(ReadCommands, AccountCommands):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        policy: PolicyProfile | None = None,
+        blobs: BlobStore | None = None,
+        token_ttl: timedelta | None = None,
+    ) -> None:
         super().__init__(env=env)
         self.clock = clock
+        if blobs is not None:
+            self.blobs = blobs
+        if token_ttl is not None:
+            self.token_ttl = token_ttl
+        if policy is None:
+            from domain.profiles import DEFAULT_PROFILE, get_profile
 
-    def record_reads(self, batch: Sequence[RecordRead]) -> list[UUID]:
-        """Validate and save a batch of reads atomically: all stored, or none and every error."""
-        if not batch:
-            return []
-        if len(batch) > MAX_BATCH:
-            raise BatchRejectedError(
-                [InvalidFieldError("reads", "batch.size", f"at most {MAX_BATCH} reads per batch")]
-            )
-        now = self.clock()
-        reads: list[Read] = []
-        errors: list[InvalidFieldError] = []
-        for position, command in enumerate(batch):
-            try:
-                reads.append(Read.capture(validate_read(command, now), timestamp=now))
-            except InvalidFieldError as exc:
-                errors.append(exc.within(f"reads[{position}]"))
-        if errors:
-            raise BatchRejectedError(errors)
-        self.save(*reads)
-        return [read.id for read in reads]
-
-    def get_read(self, read_id: UUID) -> Any:
-        return self.repository.get(read_id)
+            policy = get_profile(DEFAULT_PROFILE)
+        self.policy = policy

@@ -27,6 +27,18 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Sign a checkpoint this often while the log grows."
     )
 
+    policy: str = Field(
+        default="nys-mptc-2022",
+        description="Policy profile: nypd-2026, nypd-2021, nys-mptc-2022, county-sheriff-2025, iacp-2010.",
+    )
+    token_ttl_s: float = Field(
+        default=8 * 3600, gt=0, description="Lifetime of an interactive bearer token (seconds)."
+    )
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:

@@ -1,0 +1,1 @@
+"""The application service's commands, one module per aggregate; ``ops.service`` composes them."""
