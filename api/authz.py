@@ -1,0 +1,59 @@
+"""Who may do what: each route names one permission; this table says which roles hold it.
+
+Data, not branches: the authorization-matrix test walks every route of the app against every role
+using this table, so a route without a permission, or a permission without a row, fails a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.policy import Role
+
+R = Role
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    roles: frozenset[Role]
+    needs_training: bool = False  # policy: untrained accounts cannot search or disposition
+    description: str = ""
+
+
+def _p(*roles: Role, training: bool = False, description: str = "") -> Permission:
+    return Permission(frozenset(roles), training, description)
+
+
+ALL_ROLES = tuple(Role)
+
+# Clauses: MPTC = NYS MPTC model policy 2022; IACP = IACP model policy 2010; TCSO = county
+# sheriff's policy 2025; NYPD = NYPD impact and use policy 2021/2026.
+PERMISSIONS: dict[str, Permission] = {
+    # authentication: any authenticated caller may see who it is and end its own session
+    "auth.session": _p(*ALL_ROLES, description="who am I; log out (revoke the presented token)"),
+    # accounts: the agency administrator selects personnel and keeps the list of active
+    # authorized users (MPTC VI.A.2, TCSO VII.B.2, IACP B.1.d); supervisors and auditors review it
+    "accounts.manage": _p(R.ADMINISTRATOR, description="enrol, grant and revoke roles, revoke access"),
+    "accounts.train": _p(R.ADMINISTRATOR, R.SUPERVISOR, description="record training"),
+    "accounts.read": _p(R.ADMINISTRATOR, R.SUPERVISOR, R.AUDITOR),
+    "tokens.issue_device": _p(R.ADMINISTRATOR, description="issue long-lived camera/pipeline tokens"),
+    "tokens.revoke": _p(R.ADMINISTRATOR, description="revoke any token, raw or by id"),
+    # cameras (IACP B.2: designated personnel check equipment)
+    "cameras.manage": _p(R.ADMINISTRATOR, R.SUPERVISOR),
+    "cameras.read": _p(R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, R.ADMINISTRATOR, R.AUDITOR),
+    # reads
+    "reads.ingest": _p(R.DEVICE),
+    # hotlists hold plates, so reading them is access to LPR data: training first (MPTC VII.A,
+    # TCSO IX.A, IACP C.2). Auditors verify the log by hashes and need no plates (NYPD: access
+    # only with an articulable need).
+    "hotlists.manage": _p(R.ADMINISTRATOR, R.SUPERVISOR, training=True),
+    "hotlists.manual_entry": _p(R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, training=True),
+    "hotlists.read": _p(R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, R.ADMINISTRATOR, training=True),
+    # hits and alerts: LPR data, training first (MPTC VII.A, IACP C.2)
+    "hits.read": _p(R.OFFICER, R.SUPERVISOR, R.INVESTIGATOR, training=True),
+    "hits.act": _p(R.OFFICER, R.SUPERVISOR, training=True, description="verify and disposition"),
+    "hits.supervise": _p(R.SUPERVISOR, training=True, description="undispositioned hits older than a shift"),
+    "alerts.stream": _p(R.OFFICER, R.SUPERVISOR, training=True),
+    # ledger: entries carry hashes, not event content
+    "ledger.entries": _p(R.AUDITOR),
+}
