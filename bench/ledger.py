@@ -32,7 +32,7 @@ from ledger.bundle import export_bundle
 from ledger.verify import verify_consistency, verify_inclusion
 from ledger.verify._bundle import verify_bundle
 from ops.bootstrap import build_runtime, persistence_env
-from ops.demo import SyntheticCity
+from ops.demo import SyntheticCity, camera_registrations
 from ops.pgcluster import ThrowawayCluster
 from ops.service import AlprLedger
 from ops.settings import Settings
@@ -101,6 +101,7 @@ def ingest_reads(url: str, data_dir: Path, reads: int, *, chained: bool = True) 
         app = AlprLedger(env=env)
         close = app.close
     city = SyntheticCity(seed=11, start=datetime.now(UTC) - timedelta(days=3))
+    app.register_cameras(camera_registrations(city), by="bench", existing_ok=True)
     batches: list[list[RecordRead]] = []  # generated up front: we time the service, not the city
     pending: list[RecordRead] = []
     for command in city.reads(reads):

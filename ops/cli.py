@@ -75,7 +75,16 @@ def serve(
     console.print(
         f"alpr-ledger serving {runtime.settings.database_url} on http://{host}:{port} (docs: /docs)"
     )
-    uvicorn.run(create_app(runtime, schedule_checkpoints=True), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(
+            create_app(runtime, schedule_checkpoints=True),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=5,  # open alert streams must not hold shutdown forever
+        )
+    finally:
+        runtime.close()
 
 
 @app.command()
@@ -91,7 +100,8 @@ def seed(
     db: DbOption = None,
 ) -> None:
     """Append a synthetic city's reads through the application service."""
-    from ops.demo import SyntheticCity
+    from domain.read import RecordRead
+    from ops.demo import SyntheticCity, camera_registrations
 
     runtime = _runtime(db)
     try:
@@ -101,21 +111,19 @@ def seed(
         # The city produces roughly 20,000 reads a day; start early enough that none lies ahead.
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=reads // 15_000 + 2)
         city = SyntheticCity(seed=seed_value, start=start)
-        stored = 0
+        runtime.app.register_cameras(camera_registrations(city), by="alpr-ledger seed", existing_ok=True)
+        stored = duplicates = 0
         started = time.perf_counter()
         with _progress("seeding reads", reads) as progress:
-            pending = []
+            pending: list[RecordRead] = []
             for command in city.reads(reads):
                 pending.append(command)
-                if len(pending) == batch:
-                    runtime.app.record_reads(pending)
-                    stored += len(pending)
+                if len(pending) == batch or len(pending) + stored + duplicates == reads:
+                    result = runtime.app.ingest_reads(pending)
+                    duplicates += len(result.duplicates)
+                    stored += len(pending) - len(result.duplicates)
                     pending = []
-                    progress.update(progress.task_ids[0], completed=stored)
-            if pending:
-                runtime.app.record_reads(pending)
-                stored += len(pending)
-                progress.update(progress.task_ids[0], completed=stored)
+                    progress.update(progress.task_ids[0], completed=stored + duplicates)
         elapsed = time.perf_counter() - started
         cp = runtime.checkpointer.checkpoint()
         console.print(
@@ -246,6 +254,17 @@ def export(
         print(f"exported {written} entries and checkpoints up to size {latest.size} to {out}")
     finally:
         runtime.close()
+
+
+def _register_subcommands() -> None:
+    from ops.cli_accounts import app as accounts_app
+    from ops.cli_policy import app as policy_app
+
+    app.add_typer(policy_app, name="policy", help="Policy profiles and the clauses behind each rule.")
+    app.add_typer(accounts_app, name="accounts", help="Bootstrap accounts without the API.")
+
+
+_register_subcommands()
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.camera import RegisterCamera
 from domain.read import RecordRead
 from domain.values import CameraId, CameraKind, Coordinates, PatrolVehicleId
 
@@ -322,6 +323,7 @@ class SyntheticCity:
         of a longer one.
         """
         rng = random.Random(f"alpr-ledger demo reads {self.seed}")
+        run_tag = f"{self.seed}-{int(self.start.timestamp())}"
         g = self.grid
         rand = rng.random
         push = heapq.heappush
@@ -395,7 +397,9 @@ class SyntheticCity:
                 else:
                     vehicle = None
                 captures[cam] += 1
-                capture_id = None if code == 1 else f"{camera_id}:{captures[cam]:09d}"
+                # Unique per city run (seed and start), so a second seeding adds new reads while a
+                # replay of the same run is recognised as a retry.
+                capture_id = None if code == 1 else f"{camera_id}:{run_tag}:{captures[cam]:09d}"
                 plate_image = vehicle_image = None
                 if images:
                     key = f"{self.seed}/{camera_id}/{captures[cam]}"
@@ -525,3 +529,21 @@ class SyntheticCity:
                 wait += rng.random() * 12.0
             done += abs(b - a)
         return passes, depart + done * block_s + wait + 5.0
+
+
+def camera_registrations(
+    city: SyntheticCity, agency: str = "Syracuse PD (synthetic)"
+) -> list[RegisterCamera]:
+    """The registrations of the city's cameras, so their reads are accepted at ingest."""
+    return [
+        RegisterCamera(
+            camera_id=spec.camera_id,
+            kind=spec.kind.value,
+            latitude=spec.location.latitude,
+            longitude=spec.location.longitude,
+            agency=agency,
+            description=f"synthetic {spec.kind.value} camera",
+            patrol_vehicle=spec.patrol_vehicle,
+        )
+        for spec in city.cameras()
+    ]

@@ -1,0 +1,235 @@
+"""Reads: validated batches saved atomically, with the hits they raise, in one transaction.
+
+A batch is checked whole before anything is written: every read must be valid, come from a
+registered camera that is in service, name that camera's kind, and reference only images that
+are in the blob store or arrive with the batch. Any error rejects the whole batch, naming every
+bad item. Reads that carry a capture id get an id derived from (camera id, capture id), so a
+pipeline that retries a batch gets the same ids back and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.camera import Camera, capture_read_id, check_read_kind, check_usable
+from domain.errors import AccessDeniedError, InvalidFieldError
+from domain.hit import Hit
+from domain.read import Read, RecordRead, ValidRead, validate_read
+from domain.values import ReadId
+from ops.commands.cameras import CameraCommands
+from ops.commands.hits import HitCommands
+
+MAX_BATCH = 1000
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+"""Largest image accepted (a full 4K JPEG frame is 1-3 MB; plate and vehicle crops far less)."""
+
+_IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+)
+_IMAGE_FIELDS = ("plate_image", "vehicle_image")
+
+
+class BatchRejectedError(ValueError):
+    """A batch had invalid items; nothing of it was stored. ``errors`` holds one per bad item."""
+
+    def __init__(self, errors: list[InvalidFieldError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first.field}: {first.message}{more}")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What a batch did: ``read_ids`` in input order (the stored read's id for duplicates);
+    ``duplicates`` the positions whose read was already stored or repeated earlier in the batch;
+    ``hit_ids`` the hits raised by the newly stored reads."""
+
+    read_ids: tuple[UUID, ...]
+    duplicates: tuple[int, ...]
+    hit_ids: tuple[UUID, ...]
+
+
+def check_image_bytes(data: bytes, field: str) -> None:
+    """Images must be JPEG or PNG and at most :data:`MAX_IMAGE_BYTES`."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidFieldError(
+            field,
+            "image.size",
+            f"must be at most {MAX_IMAGE_BYTES // (1024 * 1024)} MiB, got {len(data)} bytes",
+        )
+    if not any(data.startswith(signature) for signature, _ in _IMAGE_SIGNATURES):
+        raise InvalidFieldError(field, "image.type", "must be a JPEG or PNG image")
+
+
+def foreign_camera_position(batch: Sequence[RecordRead], bound_camera_id: str | None) -> int | None:
+    """The first position whose read names a camera other than the one a device is bound to."""
+    if bound_camera_id is None:
+        return None
+    for position, command in enumerate(batch):
+        if command.camera_id != bound_camera_id:
+            return position
+    return None
+
+
+class ReadCommands(HitCommands, CameraCommands):
+    """Reads depend on cameras (known, in service) and raise hits in the same transaction."""
+
+    def record_reads(self, batch: Sequence[RecordRead]) -> list[UUID]:
+        """Validate and save a batch of reads atomically: all stored, or none and every error.
+
+        Returns the read ids in input order; a read already stored (same camera and capture id)
+        is not stored again and its existing id is returned.
+        """
+        return list(self.ingest_reads(batch).read_ids)
+
+    def ingest_reads(
+        self,
+        batch: Sequence[RecordRead],
+        *,
+        images: Mapping[str, bytes] | None = None,
+        bound_camera_id: str | None = None,
+    ) -> IngestResult:
+        """:meth:`record_reads` with images and the device's camera binding.
+
+        ``images`` maps SHA-256 hex digests to image bytes that arrived with the batch; reads
+        reference them (or images already in the blob store) by digest. They are written to the
+        blob store only once the whole batch is accepted. ``bound_camera_id`` is the camera a
+        device token is bound to: a read from any other camera refuses the batch (403).
+        """
+        if not batch:
+            return IngestResult((), (), ())
+        if len(batch) > MAX_BATCH:
+            raise BatchRejectedError(
+                [InvalidFieldError("reads", "batch.size", f"at most {MAX_BATCH} reads per batch")]
+            )
+        foreign = foreign_camera_position(batch, bound_camera_id)
+        if foreign is not None:
+            raise AccessDeniedError(
+                f"reads[{foreign}].camera_id",
+                "device.camera_bound",
+                f"this device token may send reads of camera {bound_camera_id!r} only",
+            )
+        images = images or {}
+        now = self.clock()
+        valid = self._validate_batch(batch, images, now)
+
+        # Ids: derived from (camera, capture) where a capture id is given, so retries collide.
+        read_ids: list[ReadId | None] = []
+        duplicates: list[int] = []
+        first_at: dict[ReadId, int] = {}
+        for position, v in enumerate(valid):
+            if v.capture_id is None:
+                read_ids.append(None)
+                continue
+            rid = capture_read_id(v.camera_id, v.capture_id)
+            read_ids.append(rid)
+            if rid in first_at:
+                duplicates.append(position)
+            else:
+                first_at[rid] = position
+
+        repeated = set(duplicates)
+        fresh = [p for p in range(len(valid)) if p not in repeated]
+        reads: list[Read] = []
+        hits: list[Hit] = []
+        for attempt in range(3):
+            reads = [Read.capture(valid[p], timestamp=now, read_id=read_ids[p]) for p in fresh]
+            for p, read in zip(fresh, reads, strict=True):
+                read_ids[p] = ReadId(read.id)
+            if attempt == 0:
+                self._store_images(reads, images)
+            hits = self.raise_hits(reads)  # saved with the reads: one transaction
+            try:
+                self.save(*reads, *hits)
+                break
+            except IntegrityError:
+                # Some read of this batch was stored before (a retry), perhaps concurrently.
+                # Drop the stored ones and try again; the failed transaction left nothing behind.
+                # Checked only after a conflict, so the normal path pays no look-ups.
+                stored = {p for p, read in zip(fresh, reads, strict=True) if self._read_exists(read.id)}
+                if not stored or attempt == 2:
+                    raise
+                duplicates.extend(stored)
+                fresh = [p for p in fresh if p not in stored]
+        # Every position has its id now: repeats and reads stored earlier share the stored one's.
+        final_ids = tuple(rid for rid in read_ids if rid is not None)
+        if len(final_ids) != len(batch):
+            raise AssertionError("a read position got no id")  # pragma: no cover - invariant
+        return IngestResult(
+            read_ids=final_ids,
+            duplicates=tuple(sorted(duplicates)),
+            hit_ids=tuple(hit.id for hit in hits),
+        )
+
+    # ---------------------------------------------------------------- helpers
+
+    def _validate_batch(
+        self, batch: Sequence[RecordRead], images: Mapping[str, bytes], now: datetime
+    ) -> list[ValidRead]:
+        cameras: dict[str, Camera | None] = {}
+        checked_images: dict[str, InvalidFieldError | None] = {}
+        valid: list[ValidRead] = []
+        errors: list[InvalidFieldError] = []
+        for position, command in enumerate(batch):
+            try:
+                v = validate_read(command, now)
+                if v.camera_id not in cameras:
+                    cameras[v.camera_id] = self.find_camera(v.camera_id)
+                camera = check_usable(cameras[v.camera_id], v.camera_id)
+                check_read_kind(camera, v.camera_kind)
+                for field in _IMAGE_FIELDS:
+                    ref = getattr(v, field)
+                    if ref is not None:
+                        self._check_image_ref(ref.sha256, field, images, checked_images)
+                valid.append(v)
+            except InvalidFieldError as exc:
+                errors.append(exc.within(f"reads[{position}]"))
+        if errors:
+            raise BatchRejectedError(errors)
+        return valid
+
+    def _check_image_ref(
+        self,
+        sha256: str,
+        field: str,
+        images: Mapping[str, bytes],
+        checked: dict[str, InvalidFieldError | None],
+    ) -> None:
+        if sha256 not in checked:
+            error: InvalidFieldError | None = None
+            data = images.get(sha256)
+            if data is not None:
+                try:
+                    check_image_bytes(data, field)
+                except InvalidFieldError as exc:
+                    error = exc
+            elif not self.blobs.exists(sha256):
+                error = InvalidFieldError(
+                    field,
+                    "image.missing",
+                    f"references image {sha256}, which is neither in the blob store nor in this request",
+                )
+            checked[sha256] = error
+        error = checked[sha256]
+        if error is not None:
+            raise error.renamed(field)
+
+    def _store_images(self, reads: Sequence[Read], images: Mapping[str, bytes]) -> None:
+        # Before the events: a stored read must never reference a missing blob. If the save then
+        # fails, the blobs stay unreferenced (content-addressed, so a retry reuses them).
+        wanted = {ref for read in reads for ref in (read.plate_image, read.vehicle_image) if ref is not None}
+        for sha256 in sorted(wanted):
+            data = images.get(sha256)
+            if data is not None and not self.blobs.exists(sha256):
+                if self.blobs.put(data) != sha256:
+                    raise ValueError(f"image given as {sha256} has a different SHA-256")
+
+    def _read_exists(self, read_id: UUID) -> bool:
+        return bool(self.recorder.select_events(read_id, limit=1))
