@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import errors
-from api.routers import ledger
 from ops.bootstrap import Runtime
+
+# One router module per resource, each exporting ``router``.
+ROUTERS = ("auth", "accounts", "cameras", "reads", "hotlists", "hits", "alerts", "ledger")
 
 
 def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastAPI:
@@ -26,9 +29,9 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
         try:
             yield
         finally:
+            # The runtime belongs to whoever built it (the CLI, a test); only the scheduler is ours.
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            runtime.close()
 
     app = FastAPI(
         title="alpr-ledger",
@@ -38,5 +41,8 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
     )
     app.state.runtime = runtime
     errors.install(app)
-    app.include_router(ledger.router)
+    for name in ROUTERS:
+        app.include_router(
+            importlib.import_module(f"api.routers.{name}").router, responses=errors.COMMON_RESPONSES
+        )
     return app

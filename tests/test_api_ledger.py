@@ -9,8 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from domain.policy import Role
 from ledger.verify import verify_checkpoint, verify_consistency, verify_inclusion
 from ops.bootstrap import Runtime
+from tests.api_support import bearer, token_for
 from tests.ledger_support import notes
 
 
@@ -25,7 +27,7 @@ def _b(s: str) -> bytes:
     return base64.b64decode(s)
 
 
-def test_checkpoint_and_proofs_verify_when_fetched_over_http(client: TestClient) -> None:
+def test_checkpoint_and_proofs_verify_when_fetched_over_http(client: TestClient, runtime: Runtime) -> None:
     note = client.get("/v1/ledger/checkpoint")
     assert note.status_code == 200 and note.headers["content-type"].startswith("text/plain")
     vkey = client.get("/v1/ledger/vkey").text.strip()
@@ -36,8 +38,13 @@ def test_checkpoint_and_proofs_verify_when_fetched_over_http(client: TestClient)
     assert (inclusion["index"], inclusion["size"]) == (12, 37)
     verify_inclusion(_b(inclusion["leaf_hash"]), 12, 37, [_b(p) for p in inclusion["proof"]], checkpoint.root)
 
-    entries = client.get("/v1/ledger/entries", params={"start": 0, "limit": 1000}).json()["entries"]
-    assert [e["index"] for e in entries] == list(range(37))
+    auditor = bearer(token_for(runtime, Role.AUDITOR))
+    entries = client.get("/v1/ledger/entries", params={"start": 0, "limit": 1000}, headers=auditor)
+    size = runtime.ledger.size()
+    assert [e["index"] for e in entries.json()["entries"]] == list(range(size))
+    officer = bearer(token_for(runtime, Role.OFFICER))
+    assert client.get("/v1/ledger/entries", headers=officer).status_code == 403
+    assert client.get("/v1/ledger/entries").status_code == 401
 
 
 def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
@@ -58,11 +65,11 @@ def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
     ("path", "params", "field"),
     [
         ("/v1/ledger/proof/inclusion", {"index": 37, "size": 37}, "index"),
-        ("/v1/ledger/proof/inclusion", {"index": 0, "size": 38}, "size"),
+        ("/v1/ledger/proof/inclusion", {"index": 0, "size": 10**6}, "size"),
         ("/v1/ledger/proof/inclusion", {"index": -1, "size": 5}, "index"),
         ("/v1/ledger/proof/inclusion", {"size": 5}, "index"),
         ("/v1/ledger/proof/consistency", {"from": 9, "to": 5}, "from"),
-        ("/v1/ledger/proof/consistency", {"from": 1, "to": 99}, "to"),
+        ("/v1/ledger/proof/consistency", {"from": 1, "to": 10**6}, "to"),
         ("/v1/ledger/entries", {"limit": 1001}, "limit"),
         ("/v1/ledger/entries", {"start": -3}, "start"),
         ("/v1/ledger/checkpoint", {"size": 5}, "size"),
@@ -70,9 +77,9 @@ def test_consistency_proof_verifies_between_two_checkpoints_when_log_grew(
     ],
 )
 def test_out_of_range_parameters_get_problem_naming_parameter_when_requested(
-    client: TestClient, path: str, params: dict[str, int], field: str
+    client: TestClient, runtime: Runtime, path: str, params: dict[str, int], field: str
 ) -> None:
-    response = client.get(path, params=params)
+    response = client.get(path, params=params, headers=bearer(token_for(runtime, Role.AUDITOR)))
     assert 400 <= response.status_code < 500
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()

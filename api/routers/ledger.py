@@ -13,6 +13,8 @@ from api.deps import AuditorOnly, RuntimeDep
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
+MAX_INDEX = 2**62  # beyond any log; keeps parameters inside the databases' 64-bit integers
+
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
@@ -46,7 +48,8 @@ class LedgerEntries(BaseModel):
 def get_checkpoint(
     runtime: RuntimeDep,
     size: Annotated[
-        int | None, Query(ge=0, description="An earlier checkpoint's tree size; omit for the latest")
+        int | None,
+        Query(ge=0, le=MAX_INDEX, description="An earlier checkpoint's tree size; omit for the latest"),
     ] = None,
 ) -> PlainTextResponse:
     """A C2SP tlog-checkpoint signed as a C2SP signed note: the latest (signing one now if the log
@@ -64,8 +67,8 @@ def get_vkey(runtime: RuntimeDep) -> PlainTextResponse:
 @router.get("/proof/inclusion", response_model=InclusionProof)
 def get_inclusion_proof(
     runtime: RuntimeDep,
-    index: Annotated[int, Query(ge=0, description="Leaf index")],
-    size: Annotated[int, Query(ge=1, description="Tree size the proof is for")],
+    index: Annotated[int, Query(ge=0, le=MAX_INDEX, description="Leaf index")],
+    size: Annotated[int, Query(ge=1, le=MAX_INDEX, description="Tree size the proof is for")],
 ) -> InclusionProof:
     leaf, proof = runtime.ledger.inclusion_proof(index, size)
     return InclusionProof(index=index, size=size, leaf_hash=b64(leaf), proof=[b64(p) for p in proof])
@@ -74,8 +77,8 @@ def get_inclusion_proof(
 @router.get("/proof/consistency", response_model=ConsistencyProof, response_model_by_alias=True)
 def get_consistency_proof(
     runtime: RuntimeDep,
-    from_: Annotated[int, Query(alias="from", ge=0, description="Earlier tree size")],
-    to: Annotated[int, Query(ge=0, description="Later tree size")],
+    from_: Annotated[int, Query(alias="from", ge=0, le=MAX_INDEX, description="Earlier tree size")],
+    to: Annotated[int, Query(ge=0, le=MAX_INDEX, description="Later tree size")],
 ) -> ConsistencyProof:
     proof = runtime.ledger.consistency_proof(from_, to)
     return ConsistencyProof(from_=from_, to=to, proof=[b64(p) for p in proof])
@@ -84,7 +87,7 @@ def get_consistency_proof(
 @router.get("/entries", response_model=LedgerEntries, dependencies=[AuditorOnly])
 def get_entries(
     runtime: RuntimeDep,
-    start: Annotated[int, Query(ge=0, description="First leaf index")] = 0,
+    start: Annotated[int, Query(ge=0, le=MAX_INDEX, description="First leaf index")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most 1000 entries")] = 100,
 ) -> LedgerEntries:
     return LedgerEntries(
