@@ -23,7 +23,13 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidFieldError
 from domain.policy import Role
-from domain.values import parse_identifier
+from domain.values import (
+    OPTIONAL_TEXT_PATTERN,
+    TEXT_PATTERN,
+    parse_identifier,
+    parse_optional_text,
+    parse_text,
+)
 
 ACCOUNT_NAMESPACE = UUID("6f0f2c1e-4b7a-5d8e-9a51-3c2d7e8f9a10")
 """Namespace of the name-based ids of accounts and tokens (never of anything derived from a plate)."""
@@ -80,15 +86,6 @@ def parse_login(raw: object, field: str = "login") -> str:
     return login.lower()
 
 
-_CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
-# Lone surrogates cannot be stored as UTF-8; JSON Schema patterns cannot name them portably, so
-# they are refused here but left out of the published patterns (JSON generators never send them).
-_FORBIDDEN = re.compile(f"[{_CONTROL_CHARS}\\ud800-\\udfff]")
-OPTIONAL_TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
-"""JSON Schema pattern of optional free text (unit, trainer, reason), besides the length."""
-TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*[^\\s{_CONTROL_CHARS}][^{_CONTROL_CHARS}]*$"
-"""JSON Schema pattern of required free text (display name, course), besides the length, so the
-API's schema states what the domain accepts."""
 LOGIN_SCHEMA_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 """JSON Schema pattern of a login as sent (the domain also trims surrounding spaces)."""
 
@@ -96,20 +93,11 @@ LOGIN_SCHEMA_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
 def _text(raw: object, field: str, rule: str, max_length: int, *, required: bool = True) -> str | None:
     """One line of free text of at most ``max_length`` characters as sent, without control
     characters; returned stripped. Blank is an error when ``required``, else None."""
-    if raw is None and not required:
-        return None
-    if not isinstance(raw, str):
-        raise InvalidFieldError(field, f"{rule}.type", "must be a string")
-    if len(raw) > max_length:
-        raise InvalidFieldError(field, f"{rule}.length", f"must be at most {max_length} characters")
-    if _FORBIDDEN.search(raw):
-        raise InvalidFieldError(field, f"{rule}.charset", "must be one line without control characters")
-    text = raw.strip()
-    if not text:
-        if not required:
-            return None
-        raise InvalidFieldError(field, f"{rule}.required", "must not be blank")
-    return text
+    if required:
+        return parse_text(
+            raw, field, max_length=max_length, rule_prefix=rule, blank_message="must not be blank"
+        )
+    return parse_optional_text(raw, field, max_length=max_length, rule_prefix=rule)
 
 
 def parse_display_name(raw: object) -> str:

@@ -38,6 +38,21 @@ NOTES_MAX_LENGTH = 2000
 PERSONAL_FIELDS = ("read_plate", "read_state", "entry_plate", "entry_state")
 """Attributes of ``Hit.Raised`` (and of ``Hit``) that identify a vehicle: sealed later."""
 
+RAISED_FIELDS: tuple[str, ...] = (
+    "read_id",
+    "camera_id",
+    "captured_at",
+    "hotlist_id",
+    "entry_id",
+    "hotlist_source",
+    "hotlist_name",
+    "reason",
+    "case_number",
+    *PERSONAL_FIELDS,
+)
+"""Attributes that :class:`RaiseHit`, ``Hit.Raised``, ``Hit`` and an alert carry under the same name
+and as the same value (``match_kind`` and ``basis`` change type on the way, so they are not here)."""
+
 
 class Outcome(StrEnum):
     """Dispositions an officer may record (IACP C.5, TCSO C.3)."""
@@ -257,21 +272,10 @@ class Hit(Aggregate):
         entry_state: str | None
 
         def apply(self, aggregate: Hit) -> None:
-            aggregate.read_id = self.read_id
-            aggregate.camera_id = self.camera_id
-            aggregate.captured_at = self.captured_at
-            aggregate.hotlist_id = self.hotlist_id
-            aggregate.entry_id = self.entry_id
+            for name in RAISED_FIELDS:
+                setattr(aggregate, name, getattr(self, name))
             aggregate.match_kind = MatchKind(self.match_kind)
             aggregate.basis = tuple(self.basis)
-            aggregate.hotlist_source = self.hotlist_source
-            aggregate.hotlist_name = self.hotlist_name
-            aggregate.reason = self.reason
-            aggregate.case_number = self.case_number
-            aggregate.read_plate = self.read_plate
-            aggregate.read_state = self.read_state
-            aggregate.entry_plate = self.entry_plate
-            aggregate.entry_state = self.entry_state
             aggregate.verifications = []
             aggregate.disposition_record = None
 
@@ -320,25 +324,15 @@ class Hit(Aggregate):
     @classmethod
     def raise_from(cls, command: RaiseHit, *, now: datetime, hit_id: UUID | None = None) -> Hit:
         """A new Hit with its pending ``Raised`` event; ``now`` is the service clock."""
+        fields = {name: getattr(command, name) for name in RAISED_FIELDS}
+        fields["hotlist_source"] = str(command.hotlist_source)  # a HotlistSource is stored as its value
         return cls._create(
             cls.Raised,
             id=uuid4() if hit_id is None else hit_id,
             timestamp=now,
-            read_id=command.read_id,
-            camera_id=command.camera_id,
-            captured_at=command.captured_at,
-            hotlist_id=command.hotlist_id,
-            entry_id=command.entry_id,
             match_kind=MatchKind(command.match_kind).value,
             basis=[str(b) for b in command.basis],
-            hotlist_source=str(command.hotlist_source),
-            hotlist_name=command.hotlist_name,
-            reason=command.reason,
-            case_number=command.case_number,
-            read_plate=command.read_plate,
-            read_state=command.read_state,
-            entry_plate=command.entry_plate,
-            entry_state=command.entry_state,
+            **fields,
         )
 
     def verify(
@@ -411,6 +405,7 @@ class Hit(Aggregate):
 __all__ = [
     "NOTES_MAX_LENGTH",
     "PERSONAL_FIELDS",
+    "RAISED_FIELDS",
     "Disposition",
     "Hit",
     "MatchKind",

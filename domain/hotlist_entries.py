@@ -7,7 +7,6 @@ they check and compute lives here so that tests call the decisions directly, and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from domain.errors import InvalidFieldError
-from domain.values import PlateText, StateCode
+from domain.values import (
+    OPTIONAL_TEXT_PATTERN,
+    TEXT_PATTERN,
+    PlateText,
+    StateCode,
+    parse_optional_text,
+    parse_text,
+)
 
 NAME_MAX_LENGTH = 100
 PROVENANCE_MAX_LENGTH = 500
@@ -51,44 +57,6 @@ def parse_hotlist_source(raw: object) -> HotlistSource:
             pass
     allowed = ", ".join(s.value for s in HotlistSource)
     raise InvalidFieldError("source", "hotlist.source.unknown", f"must be one of: {allowed}")
-
-
-_CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
-# Lone surrogates cannot be stored as UTF-8; JSON Schema patterns cannot name them portably, so
-# they are refused here but left out of the published patterns (JSON generators never send them).
-_FORBIDDEN = re.compile(f"[{_CONTROL_CHARS}\\ud800-\\udfff]")
-OPTIONAL_TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
-"""JSON Schema pattern equivalent to :func:`parse_optional_text` (besides the length)."""
-TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*[^\\s{_CONTROL_CHARS}][^{_CONTROL_CHARS}]*$"
-"""JSON Schema pattern equivalent to :func:`parse_text` (besides the length), so that the API's
-schema states what the domain accepts."""
-
-
-def parse_text(raw: object, field: str, *, max_length: int, rule_prefix: str | None = None) -> str:
-    """Free text of at most ``max_length`` characters as sent, without control characters (nor
-    lone surrogates, which cannot be stored as UTF-8), not blank; returned stripped."""
-    prefix = rule_prefix or field
-    if not isinstance(raw, str):
-        raise InvalidFieldError(field, f"{prefix}.type", "must be a string")
-    if len(raw) > max_length:
-        raise InvalidFieldError(field, f"{prefix}.length", f"must be at most {max_length} characters")
-    if _FORBIDDEN.search(raw):
-        raise InvalidFieldError(field, f"{prefix}.charset", "must be one line without control characters")
-    text = raw.strip()
-    if not text:
-        raise InvalidFieldError(field, f"{prefix}.required", "must not be empty")
-    return text
-
-
-def parse_optional_text(
-    raw: object, field: str, *, max_length: int, rule_prefix: str | None = None
-) -> str | None:
-    """Like :func:`parse_text`, but None or blank means "not given"."""
-    if raw is None:
-        return None
-    if isinstance(raw, str) and not raw.strip() and len(raw) <= max_length and not _FORBIDDEN.search(raw):
-        return None
-    return parse_text(raw, field, max_length=max_length, rule_prefix=rule_prefix)
 
 
 def parse_reason(raw: object, *, required: bool, field: str = "reason") -> str | None:
@@ -128,6 +96,11 @@ def parse_aware_time(raw: object, field: str) -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def from_iso(raw: str | None) -> datetime | None:
+    """The inverse of :func:`iso`: an instant as stored in an entry, or None."""
+    return None if raw is None else datetime.fromisoformat(raw)
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,17 +258,14 @@ class HotlistEntry:
 
     @classmethod
     def from_dict(cls, entry: Mapping[str, Any]) -> HotlistEntry:
-        def when(raw: str | None) -> datetime | None:
-            return None if raw is None else datetime.fromisoformat(raw)
-
         return cls(
             entry_id=UUID(entry["entry_id"]),
             plate=entry["plate"],
             state=entry["state"],
             reason=entry["reason"],
             case_number=entry["case_number"],
-            effective_at=when(entry["effective_at"]),
-            expires_at=when(entry["expires_at"]),
+            effective_at=from_iso(entry["effective_at"]),
+            expires_at=from_iso(entry["expires_at"]),
         )
 
 
@@ -393,6 +363,7 @@ __all__ = [
     "ImportPlan",
     "ManualEntry",
     "entry_identity",
+    "from_iso",
     "is_stale",
     "iso",
     "parse_aware_time",

@@ -31,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.hotlist import Hotlist
-from domain.hotlist_entries import HotlistSource, HotlistSummary, is_stale
+from domain.hotlist_entries import HotlistSource, HotlistSummary, from_iso, is_stale
 from domain.values import normalise_plate
 
 CONFUSABLE_GROUPS: tuple[str, ...] = ("0ODQ", "1IL7", "2Z", "5S", "8B", "6G")
@@ -250,10 +250,6 @@ class _HotlistFacts:
     entry_ids: set[UUID] = field(default_factory=set)
 
 
-def _parse_time(raw: str | None) -> datetime | None:
-    return None if raw is None else datetime.fromisoformat(raw)
-
-
 class HotlistCatalog:
     """Every hotlist's summary and the index of their active entries, folded from events.
 
@@ -328,8 +324,8 @@ class HotlistCatalog:
                 state=entry["state"],
                 reason=entry["reason"],
                 case_number=entry["case_number"],
-                effective_at=_parse_time(entry["effective_at"]),
-                expires_at=_parse_time(entry["expires_at"]),
+                effective_at=from_iso(entry["effective_at"]),
+                expires_at=from_iso(entry["expires_at"]),
             )
         )
 

@@ -231,6 +231,55 @@ def parse_identifier(raw: object, *, field: str, max_length: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Free text
+# --------------------------------------------------------------------------------------------
+
+_CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f"
+# Lone surrogates cannot be stored as UTF-8; JSON Schema patterns cannot name them portably, so
+# they are refused here but left out of the published patterns (JSON generators never send them).
+_FORBIDDEN = re.compile(f"[{_CONTROL_CHARS}\\ud800-\\udfff]")
+OPTIONAL_TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*$"
+"""JSON Schema pattern equivalent to :func:`parse_optional_text` (besides the length)."""
+TEXT_PATTERN = f"^[^{_CONTROL_CHARS}]*[^\\s{_CONTROL_CHARS}][^{_CONTROL_CHARS}]*$"
+"""JSON Schema pattern equivalent to :func:`parse_text` (besides the length), so that the API's
+schema states what the domain accepts."""
+
+
+def parse_text(
+    raw: object,
+    field: str,
+    *,
+    max_length: int,
+    rule_prefix: str | None = None,
+    blank_message: str = "must not be empty",
+) -> str:
+    """Free text of at most ``max_length`` characters as sent, without control characters (nor
+    lone surrogates, which cannot be stored as UTF-8), not blank; returned stripped."""
+    prefix = rule_prefix or field
+    if not isinstance(raw, str):
+        raise InvalidFieldError(field, f"{prefix}.type", "must be a string")
+    if len(raw) > max_length:
+        raise InvalidFieldError(field, f"{prefix}.length", f"must be at most {max_length} characters")
+    if _FORBIDDEN.search(raw):
+        raise InvalidFieldError(field, f"{prefix}.charset", "must be one line without control characters")
+    text = raw.strip()
+    if not text:
+        raise InvalidFieldError(field, f"{prefix}.required", blank_message)
+    return text
+
+
+def parse_optional_text(
+    raw: object, field: str, *, max_length: int, rule_prefix: str | None = None
+) -> str | None:
+    """Like :func:`parse_text`, but None or blank means "not given"."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and not raw.strip() and len(raw) <= max_length and not _FORBIDDEN.search(raw):
+        return None
+    return parse_text(raw, field, max_length=max_length, rule_prefix=rule_prefix)
+
+
+# --------------------------------------------------------------------------------------------
 # Vehicle characteristics
 # --------------------------------------------------------------------------------------------
 

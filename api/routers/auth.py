@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from api.deps import Authorize, RuntimeDep
+from api.schemas_common import copied
 from domain.account import Principal
 from domain.policy import Role
 
@@ -38,14 +39,7 @@ class PrincipalOut(BaseModel):
 
     @classmethod
     def of(cls, who: Principal) -> PrincipalOut:
-        return cls(
-            account_id=who.account_id,
-            login=who.login,
-            roles=sorted(who.roles),
-            trained=who.trained,
-            is_device=who.is_device,
-            camera_id=who.camera_id,
-        )
+        return copied(cls, who, roles=sorted(who.roles))
 
 
 @router.post(

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Authorize, RuntimeDep
+from api.schemas_common import copied
 from domain.account import Principal
 from domain.camera import Camera, RegisterCamera
 from domain.values import CameraKind
@@ -106,29 +107,13 @@ class CameraOut(BaseModel):
     @classmethod
     def of(cls, camera: Camera) -> CameraOut:
         check = camera.last_check
-        return cls(
+        return copied(
+            cls,
+            camera,
             id=str(camera.id),
-            camera_id=camera.camera_id,
             kind=camera.kind.value,
-            patrol_vehicle=camera.patrol_vehicle,
-            latitude=camera.latitude,
-            longitude=camera.longitude,
-            agency=camera.agency,
-            description=camera.description,
             registered_at=camera.created_on,
-            registered_by=camera.registered_by,
-            in_service=camera.in_service,
-            out_of_service_reason=camera.out_of_service_reason,
-            last_check=None
-            if check is None
-            else CameraCheckOut(
-                checked_at=check.checked_at,
-                function_ok=check.function_ok,
-                alignment_ok=check.alignment_ok,
-                passed=check.passed,
-                notes=check.notes,
-                checked_by=check.checked_by,
-            ),
+            last_check=None if check is None else copied(CameraCheckOut, check),
         )
 
 

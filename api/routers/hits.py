@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.schemas_common import copied
 from domain.account import Principal
 from domain.hit import NOTES_MAX_LENGTH, Hit
 
@@ -123,44 +124,15 @@ class HitOut(BaseModel):
     @classmethod
     def of(cls, hit: Hit) -> HitOut:
         record = hit.disposition_record
-        return cls(
-            id=hit.id,
-            read_id=hit.read_id,
-            camera_id=hit.camera_id,
-            captured_at=hit.captured_at,
-            raised_at=hit.raised_at,
+        return copied(
+            cls,
+            hit,
             match_kind=hit.match_kind.value,
             basis=list(hit.basis),
-            hotlist_id=hit.hotlist_id,
-            entry_id=hit.entry_id,
-            hotlist_source=hit.hotlist_source,
-            hotlist_name=hit.hotlist_name,
-            reason=hit.reason,
-            case_number=hit.case_number,
-            read_plate=hit.read_plate,
-            read_state=hit.read_state,
-            entry_plate=hit.entry_plate,
-            entry_state=hit.entry_state,
-            verifications=[
-                VerificationOut(
-                    officer_id=v.officer_id,
-                    officer_login=v.officer_login,
-                    plate_characters_match=v.plate_characters_match,
-                    state_matches=v.state_matches,
-                    notes=v.notes,
-                    at=v.at,
-                )
-                for v in hit.verifications
-            ],
+            verifications=[copied(VerificationOut, v) for v in hit.verifications],
             disposition=None
             if record is None
-            else DispositionOut(
-                outcome=record.outcome.value,
-                notes=record.notes,
-                officer_id=record.officer_id,
-                officer_login=record.officer_login,
-                at=record.at,
-            ),
+            else copied(DispositionOut, record, outcome=record.outcome.value),
         )
 
 

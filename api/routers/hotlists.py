@@ -20,15 +20,14 @@ from starlette.exceptions import HTTPException
 
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.schemas_common import copied, text_rules
 from domain.account import Principal
 from domain.errors import InvalidFieldError
 from domain.hotlist_entries import (
     CASE_NUMBER_MAX_LENGTH,
     NAME_MAX_LENGTH,
-    OPTIONAL_TEXT_PATTERN,
     PROVENANCE_MAX_LENGTH,
     REASON_MAX_LENGTH,
-    TEXT_PATTERN,
     VERSION_MAX_LENGTH,
     WHY_MAX_LENGTH,
     HotlistEntry,
@@ -53,10 +52,6 @@ STATE_PATTERN = (
     + "|".join(f"[{c[0]}{c[0].lower()}][{c[1]}{c[1].lower()}]" for c in sorted(ISSUING_JURISDICTIONS))
     + ")$"
 )
-
-
-def _text(max_length: int, *, optional: bool = False) -> dict[str, Any]:
-    return {"maxLength": max_length, "pattern": OPTIONAL_TEXT_PATTERN if optional else TEXT_PATTERN}
 
 
 SourceName = Literal["ncic", "amber", "state_dmv", "manual", "other_agency"]
@@ -104,11 +99,11 @@ class HotlistCreate(BaseModel):
         },
     )
 
-    name: str = Field(description="1 to 100 characters", json_schema_extra=_text(NAME_MAX_LENGTH))
+    name: str = Field(description="1 to 100 characters", json_schema_extra=text_rules(NAME_MAX_LENGTH))
     source: SourceName = Field(description="amber covers AMBER alerts and missing persons")
     provenance: str = Field(
         description="Who supplies the list and how it arrives (1 to 500 characters)",
-        json_schema_extra=_text(PROVENANCE_MAX_LENGTH),
+        json_schema_extra=text_rules(PROVENANCE_MAX_LENGTH),
     )
 
 
@@ -140,8 +135,8 @@ class ManualEntryCreate(BaseModel):
         description="Two-letter code; omit to match any state (possible hits)",
         json_schema_extra={"pattern": STATE_PATTERN},
     )
-    reason: str | None = Field(None, json_schema_extra=_text(REASON_MAX_LENGTH, optional=True))
-    case_number: str | None = Field(None, json_schema_extra=_text(CASE_NUMBER_MAX_LENGTH, optional=True))
+    reason: str | None = Field(None, json_schema_extra=text_rules(REASON_MAX_LENGTH, optional=True))
+    case_number: str | None = Field(None, json_schema_extra=text_rules(CASE_NUMBER_MAX_LENGTH, optional=True))
     expires_at: datetime | None = Field(None, description="In the future, with a UTC offset")
 
 
@@ -149,7 +144,7 @@ class WhyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"why": "vehicle recovered"}]})
 
     why: str = Field(
-        description="Why, for the record (1 to 500 characters)", json_schema_extra=_text(WHY_MAX_LENGTH)
+        description="Why, for the record (1 to 500 characters)", json_schema_extra=text_rules(WHY_MAX_LENGTH)
     )
 
 
@@ -172,19 +167,7 @@ class HotlistOut(BaseModel):
 
     @classmethod
     def of(cls, summary: HotlistSummary) -> HotlistOut:
-        return cls(
-            hotlist_id=summary.hotlist_id,
-            name=summary.name,
-            source=summary.source.value,
-            provenance=summary.provenance,
-            created_by=summary.created_by,
-            created_at=summary.created_at,
-            current_version=summary.current_version,
-            last_imported_at=summary.last_imported_at,
-            entry_count=summary.entry_count,
-            expired_at=summary.expired_at,
-            stale=summary.stale,
-        )
+        return copied(cls, summary, source=summary.source.value)
 
 
 class WarningOut(BaseModel):
@@ -196,13 +179,7 @@ class WarningOut(BaseModel):
 
     @classmethod
     def of(cls, warning: HotlistWarning) -> WarningOut:
-        return cls(
-            hotlist_id=warning.hotlist_id,
-            name=warning.name,
-            rule=warning.rule,
-            message=warning.message,
-            last_imported_at=warning.last_imported_at,
-        )
+        return copied(cls, warning)
 
 
 class HotlistListOut(BaseModel):
@@ -223,17 +200,7 @@ class VersionOut(BaseModel):
 
     @classmethod
     def of(cls, version: HotlistVersion) -> VersionOut:
-        return cls(
-            version=version.version,
-            effective_at=version.effective_at,
-            imported_at=version.imported_at,
-            imported_by=version.imported_by,
-            row_count=version.row_count,
-            sha256=version.sha256,
-            file_name=version.file_name,
-            added=version.added,
-            removed=version.removed,
-        )
+        return copied(cls, version)
 
 
 class HotlistDetailOut(HotlistOut):
@@ -267,15 +234,7 @@ class EntryOut(BaseModel):
 
     @classmethod
     def of(cls, entry: HotlistEntry) -> EntryOut:
-        return cls(
-            entry_id=entry.entry_id,
-            plate=entry.plate,
-            state=entry.state,
-            reason=entry.reason,
-            case_number=entry.case_number,
-            effective_at=entry.effective_at,
-            expires_at=entry.expires_at,
-        )
+        return copied(cls, entry)
 
 
 class EntriesPage(BaseModel):
@@ -341,20 +300,7 @@ class ImportResultOut(BaseModel):
 
     @classmethod
     def of(cls, result: ImportResult) -> ImportResultOut:
-        return cls(
-            hotlist_id=result.hotlist_id,
-            version=result.version,
-            sha256=result.sha256,
-            row_count=result.row_count,
-            added=result.added,
-            removed=result.removed,
-            unchanged=result.unchanged,
-            duplicates=result.duplicates,
-            entry_count=result.entry_count,
-            delimiter=result.delimiter,
-            columns=result.columns,
-            ignored_columns=result.ignored_columns,
-        )
+        return copied(cls, result)
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,7 +446,7 @@ def import_version(
         Query(
             description="Label of this version, unique per hotlist",
             examples=["2025-03-03T06:00"],
-            json_schema_extra=_text(VERSION_MAX_LENGTH),
+            json_schema_extra=text_rules(VERSION_MAX_LENGTH),
         ),
     ],
     effective_at: Annotated[

@@ -24,6 +24,7 @@ from domain.logon import AccessDenial, Logon, Outcome
 from domain.token import TOKEN_PREFIX, Token, TokenKind, token_id_for
 from domain.totp import decode_secret, matching_step
 from ops.commands.base import CommandsBase
+from ops.commands.loading import find_aggregate
 
 PASSWORD_MAX_LENGTH = 1024  # argon2 takes any length; this only bounds the work per request
 TOKEN_MAX_LENGTH = 256  # longer bearer strings are not ours: refuse without hashing them
@@ -65,11 +66,8 @@ class AuthenticationCommands(CommandsBase):
     # ---- loading -------------------------------------------------------------------------------
 
     def _load(self, aggregate_id: UUID, kind: type[Aggregate], field: str, rule: str) -> Aggregate:
-        try:
-            aggregate: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            raise NotFoundError(field, rule, f"no such {kind.__name__.lower()}: {aggregate_id}") from None
-        if not isinstance(aggregate, kind):
+        aggregate = find_aggregate(self.repository, aggregate_id, kind)
+        if aggregate is None:
             raise NotFoundError(field, rule, f"no such {kind.__name__.lower()}: {aggregate_id}")
         return aggregate
 
@@ -91,6 +89,14 @@ class AuthenticationCommands(CommandsBase):
         account = self.get_account(account_id)
         self._check_can_hold_token(account, TokenKind.INTERACTIVE)
         now = self.clock()
+        raw, expires_at, token = self._new_interactive_token(account, actor=actor_name(actor), now=now)
+        self.save(token)
+        return raw, expires_at
+
+    def _new_interactive_token(
+        self, account: Account, *, actor: str, now: datetime
+    ) -> tuple[str, datetime, Token]:
+        """A short-lived token for ``account``, not yet saved, with its raw value and expiry."""
         raw = new_token()
         expires_at = now + self.token_ttl
         token = Token.issue(
@@ -98,11 +104,10 @@ class AuthenticationCommands(CommandsBase):
             account_id=account.id,
             kind=TokenKind.INTERACTIVE,
             expires_at=expires_at,
-            actor=actor_name(actor),
+            actor=actor,
             timestamp=now,
         )
-        self.save(token)
-        return raw, expires_at
+        return raw, expires_at, token
 
     def issue_device_token(self, account_id: UUID, *, actor: ActorLike = None) -> str:
         """A long-lived token for a camera or pipeline account; shown once, stored as a hash."""
@@ -180,16 +185,7 @@ class AuthenticationCommands(CommandsBase):
         except _LogonFailed as failure:
             self._record_logon(account.login, account.id, Outcome.FAILURE, failure.reason, source, now)
             raise self._login_failed() from None
-        raw = new_token()
-        expires_at = now + self.token_ttl
-        token = Token.issue(
-            raw,
-            account_id=account.id,
-            kind=TokenKind.INTERACTIVE,
-            expires_at=expires_at,
-            actor=str(account.id),
-            timestamp=now,
-        )
+        raw, expires_at, token = self._new_interactive_token(account, actor=str(account.id), now=now)
         account.log_on(totp_step=step, token_id=token.id, source=source, at=now)
         attempt = Logon.attempt(
             login=account.login,
@@ -277,11 +273,8 @@ class AuthenticationCommands(CommandsBase):
         """
         if not isinstance(token, str) or not 0 < len(token) <= TOKEN_MAX_LENGTH:
             raise AuthenticationError("authorization", "token.invalid", "the bearer token is not valid")
-        try:
-            found: object = self.repository.get(token_id_for(token))
-        except AggregateNotFoundError:
-            found = None
-        if not isinstance(found, Token):
+        found = find_aggregate(self.repository, token_id_for(token), Token)
+        if found is None:
             raise AuthenticationError("authorization", "token.invalid", "the bearer token is not valid")
         if found.revoked:
             raise AuthenticationError("authorization", "token.revoked", "the bearer token was revoked")
@@ -289,11 +282,8 @@ class AuthenticationCommands(CommandsBase):
             raise AuthenticationError(
                 "authorization", "token.expired", "the bearer token expired; log on again"
             )
-        try:
-            account: object = self.repository.get(found.account_id)
-        except AggregateNotFoundError:
-            account = None
-        if not isinstance(account, Account):
+        account = find_aggregate(self.repository, found.account_id, Account)
+        if account is None:
             raise AuthenticationError("authorization", "token.invalid", "the bearer token is not valid")
         if account.access_revoked:
             raise AuthenticationError("authorization", "account.revoked", "access of this account is revoked")

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -24,6 +23,7 @@ from domain.camera import (
 )
 from domain.errors import ConflictError, NotFoundError
 from ops.commands.base import CommandsBase
+from ops.commands.loading import find_aggregate
 
 if TYPE_CHECKING:
     from ledger.blobs import BlobStore
@@ -109,11 +109,7 @@ class CameraCommands(CommandsBase):
     # ---------------------------------------------------------------- queries
 
     def find_camera(self, camera_id: str) -> Camera | None:
-        try:
-            camera: object = self.repository.get(camera_aggregate_id(camera_id))
-        except AggregateNotFoundError:
-            return None
-        return camera if isinstance(camera, Camera) else None
+        return find_aggregate(self.repository, camera_aggregate_id(camera_id), Camera)
 
     def get_camera(self, camera_id: str) -> Camera:
         camera = self.find_camera(camera_id)

@@ -14,19 +14,19 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from domain.account import Account, Principal
 from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError, NotFoundError
-from domain.hit import Hit, Officer, RaiseHit
+from domain.hit import RAISED_FIELDS, Hit, Officer, RaiseHit
 from ops.commands.hotlists import HotlistCommands
+from ops.commands.loading import find_aggregate
 
 if TYPE_CHECKING:
     from domain.matching import Match
@@ -67,25 +67,8 @@ class Alert:
     entry_state: str | None
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "hit_id": str(self.hit_id),
-            "read_id": str(self.read_id),
-            "camera_id": self.camera_id,
-            "captured_at": self.captured_at.isoformat(),
-            "raised_at": self.raised_at.isoformat(),
-            "match_kind": self.match_kind,
-            "basis": list(self.basis),
-            "hotlist_id": str(self.hotlist_id),
-            "entry_id": str(self.entry_id),
-            "hotlist_source": self.hotlist_source,
-            "hotlist_name": self.hotlist_name,
-            "reason": self.reason,
-            "case_number": self.case_number,
-            "read_plate": self.read_plate,
-            "read_state": self.read_state,
-            "entry_plate": self.entry_plate,
-            "entry_state": self.entry_state,
-        }
+        """Every field but ``position`` (the SSE id), in declaration order, as JSON values."""
+        return {f.name: _json_value(getattr(self, f.name)) for f in fields(self) if f.name != "position"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,28 +79,26 @@ class AlertBatch:
     position: int
 
 
+def _json_value(value: object) -> object:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
 def _alert(position: int, event: Any) -> Alert:
     if not isinstance(event, Hit.Raised):  # the topic filter makes this impossible
         raise TypeError(f"expected Hit.Raised at position {position}, got {type(event).__name__}")
     return Alert(
         position=position,
         hit_id=event.originator_id,
-        read_id=event.read_id,
-        camera_id=event.camera_id,
-        captured_at=event.captured_at,
         raised_at=event.timestamp,
         match_kind=event.match_kind,
         basis=tuple(event.basis),
-        hotlist_id=event.hotlist_id,
-        entry_id=event.entry_id,
-        hotlist_source=event.hotlist_source,
-        hotlist_name=event.hotlist_name,
-        reason=event.reason,
-        case_number=event.case_number,
-        read_plate=event.read_plate,
-        read_state=event.read_state,
-        entry_plate=event.entry_plate,
-        entry_state=event.entry_state,
+        **{name: getattr(event, name) for name in RAISED_FIELDS},
     )
 
 
@@ -249,12 +230,8 @@ class HitCommands(HotlistCommands):
     def get_hit(self, hit_id: UUID | str) -> Hit:
         """The hit, or NotFoundError (also for ids of other kinds of record)."""
         uid = _hit_uuid(hit_id)
-        hit: object
-        try:
-            hit = self.repository.get(uid)
-        except AggregateNotFoundError:
-            hit = None
-        if not isinstance(hit, Hit):
+        hit = find_aggregate(self.repository, uid, Hit)
+        if hit is None:
             raise NotFoundError("hit_id", "hit.not_found", f"no hit with id {uid}")
         return hit
 
@@ -347,12 +324,8 @@ class HitCommands(HotlistCommands):
         policy requires it (IACP C.2, TCSO "training"). The API checks the role; callers inside
         the process that pass an account id get the same checks from the stored account."""
         if isinstance(officer, UUID):
-            account: object
-            try:
-                account = self.repository.get(officer)
-            except AggregateNotFoundError:
-                account = None
-            if not isinstance(account, Account):
+            account = find_aggregate(self.repository, officer, Account)
+            if account is None:
                 raise NotFoundError("officer", "account.unknown", f"no account with id {officer}")
             if account.access_revoked:
                 raise AccessDeniedError("officer", "account.revoked", "this account's access is revoked")

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
@@ -36,6 +35,7 @@ from domain.hotlist_entries import (
 )
 from domain.matching import HotlistCatalog, HotlistIndex, Match
 from ops.commands.base import CommandsBase
+from ops.commands.loading import find_aggregate
 from ops.hotlist_csv import parse_hotlist_csv
 
 HOTLIST_TOPICS: tuple[str, ...] = tuple(get_topic(cls) for cls in HOTLIST_EVENT_CLASSES)
@@ -254,13 +254,8 @@ class HotlistCommands(CommandsBase):
     # ----------------------------------------------------------------------------------------
 
     def _get(self, hotlist_id: UUID | str) -> Hotlist:
-        hotlist_uuid = parse_uuid(hotlist_id, "hotlist_id")
-        hotlist: object
-        try:
-            hotlist = self.repository.get(hotlist_uuid)
-        except AggregateNotFoundError:
-            hotlist = None
-        if not isinstance(hotlist, Hotlist):
+        hotlist = find_aggregate(self.repository, parse_uuid(hotlist_id, "hotlist_id"), Hotlist)
+        if hotlist is None:
             raise NotFoundError("hotlist_id", "hotlist.unknown", "no hotlist with this id")
         return hotlist
 
