@@ -14,6 +14,7 @@ case classifications are those of the NYPD 2021 retention schedule (``CASE_CLASS
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from domain.policy import (
@@ -439,6 +440,43 @@ _NO_EQUIPMENT_CHECK = (
     " names no equipment check; every 30 days, following IACP B.2 (check function and camera alignment "
     "'on a regular basis')"
 )
+_NYPD_CASE_CLOSED_WHEN = ("appeals_exhausted", "settlement", "no_arrest", "restitution_no_longer_sought")
+
+
+def _nypd_read_retention(year: int) -> Sourced[timedelta]:
+    return Sourced(
+        calendar_years(5),
+        _c(
+            f"NYPD {year} §Retention, Access & Use",
+            "Data collected through NYPD's LPRs is retained for five (5) years.",
+        ),
+    )
+
+
+def _nypd_disclosure_approvers(year: int, public_records_quote: str) -> dict[str, Sourced[Role | str]]:
+    """The same approvers in 2021 and 2026; only the wording on public records changed."""
+    ref = f"NYPD {year}"
+    return {
+        "standard": Sourced(
+            Role.PRIVACY_OFFICER,
+            _c(
+                f"{ref} §External Entities",
+                "has been approved in writing by the Agency Privacy Officer assigned to the Legal Bureau",
+            ),
+        ),
+        "out_of_state": Sourced(
+            Role.PRIVACY_OFFICER,
+            _default(
+                f"{ref} names no separate approver for agencies outside New York; the Agency Privacy "
+                "Officer approves every external disclosure"
+            ),
+        ),
+        "public_records": Sourced(LEGAL_REVIEW, _c(f"{ref} §Public Access", public_records_quote)),
+    }
+
+
+def _nypd_equipment_check(year: int) -> Sourced[timedelta | None]:
+    return Sourced(DEFAULT_EQUIPMENT_CHECK, _default(f"NYPD {year}" + _NO_EQUIPMENT_CHECK))
 
 
 def _nypd_2026() -> PolicyProfile:
@@ -451,13 +489,7 @@ def _nypd_2026() -> PolicyProfile:
         name="nypd-2026",
         title="NYPD License Plate Readers: Impact and Use Policy (February 4, 2026)",
         source="nypd-lpr-impact-and-use-policy-2026.txt",
-        read_retention=Sourced(
-            calendar_years(5),
-            _c(
-                f"{ref} §Retention, Access & Use",
-                "Data collected through NYPD's LPRs is retained for five (5) years.",
-            ),
-        ),
+        read_retention=_nypd_read_retention(2026),
         query_log_retention=Sourced(DEFAULT_QUERY_LOG_RETENTION, _NYPD_QUERY_LOGS),
         case_retention=periods,
         case_retention_until=until,
@@ -492,31 +524,11 @@ def _nypd_2026() -> PolicyProfile:
                 "furtherance of a lawful duty or other official business.",
             ),
         ),
-        disclosure_approvers={
-            "standard": Sourced(
-                Role.PRIVACY_OFFICER,
-                _c(
-                    f"{ref} §External Entities",
-                    "has been approved in writing by the Agency Privacy Officer assigned to the Legal Bureau",
-                ),
-            ),
-            "out_of_state": Sourced(
-                Role.PRIVACY_OFFICER,
-                _default(
-                    "NYPD 2026 names no separate approver for agencies outside New York; the Agency Privacy "
-                    "Officer approves every external disclosure"
-                ),
-            ),
-            "public_records": Sourced(
-                LEGAL_REVIEW,
-                _c(
-                    f"{ref} §Public Access",
-                    "The NYPD will review and evaluate such requests in accordance with applicable "
-                    "provisions "
-                    "of the law.",
-                ),
-            ),
-        },
+        disclosure_approvers=_nypd_disclosure_approvers(
+            2026,
+            "The NYPD will review and evaluate such requests in accordance with applicable provisions "
+            "of the law.",
+        ),
         legal_bases=_nypd_legal_bases(2026),
         unauthorized_disclosure_report_within=Sourced(
             timedelta(hours=24),
@@ -543,9 +555,7 @@ def _nypd_2026() -> PolicyProfile:
             ),
         ),
         shift=Sourced(DEFAULT_SHIFT, _NYPD_SHIFT),
-        equipment_check_interval=Sourced(
-            DEFAULT_EQUIPMENT_CHECK, _default("NYPD 2026" + _NO_EQUIPMENT_CHECK)
-        ),
+        equipment_check_interval=_nypd_equipment_check(2026),
         extra={
             **_nypd_common_extra(2026),
             "political_activity_investigations_by": _x(
@@ -564,7 +574,7 @@ def _nypd_2026() -> PolicyProfile:
                 ),
             ),
             "case_closed_when": _x(
-                ("appeals_exhausted", "settlement", "no_arrest", "restitution_no_longer_sought"),
+                _NYPD_CASE_CLOSED_WHEN,
                 _c(
                     f"{ref} §Retention, Access & Use",
                     "case investigations are not considered closed unless they result in: prosecution and "
@@ -582,13 +592,7 @@ def _nypd_2021() -> PolicyProfile:
         name="nypd-2021",
         title="NYPD License Plate Readers: Impact and Use Policy (April 11, 2021)",
         source="nypd-lpr-impact-and-use-policy-2021.txt",
-        read_retention=Sourced(
-            calendar_years(5),
-            _c(
-                f"{ref} §Retention, Access & Use",
-                "Data collected through NYPD's LPRs is retained for five (5) years.",
-            ),
-        ),
+        read_retention=_nypd_read_retention(2021),
         query_log_retention=Sourced(DEFAULT_QUERY_LOG_RETENTION, _NYPD_QUERY_LOGS),
         case_retention=periods,
         case_retention_until=until,
@@ -623,31 +627,11 @@ def _nypd_2021() -> PolicyProfile:
                 "furtherance of a lawful duty.",
             ),
         ),
-        disclosure_approvers={
-            "standard": Sourced(
-                Role.PRIVACY_OFFICER,
-                _c(
-                    f"{ref} §External Entities",
-                    "has been approved in writing by the Agency Privacy Officer assigned to the Legal Bureau",
-                ),
-            ),
-            "out_of_state": Sourced(
-                Role.PRIVACY_OFFICER,
-                _default(
-                    "NYPD 2021 names no separate approver for agencies outside New York; the Agency Privacy "
-                    "Officer approves every external disclosure"
-                ),
-            ),
-            "public_records": Sourced(
-                LEGAL_REVIEW,
-                _c(
-                    f"{ref} §Public Access",
-                    "The NYPD will review and evaluate such requests in accordance with applicable "
-                    "provisions "
-                    "of law and NYPD policy.",
-                ),
-            ),
-        },
+        disclosure_approvers=_nypd_disclosure_approvers(
+            2021,
+            "The NYPD will review and evaluate such requests in accordance with applicable provisions "
+            "of law and NYPD policy.",
+        ),
         legal_bases=_nypd_legal_bases(2021),
         unauthorized_disclosure_report_within=Sourced(
             None,
@@ -674,9 +658,7 @@ def _nypd_2021() -> PolicyProfile:
             ),
         ),
         shift=Sourced(DEFAULT_SHIFT, _NYPD_SHIFT),
-        equipment_check_interval=Sourced(
-            DEFAULT_EQUIPMENT_CHECK, _default("NYPD 2021" + _NO_EQUIPMENT_CHECK)
-        ),
+        equipment_check_interval=_nypd_equipment_check(2021),
         extra={
             **_nypd_common_extra(2021),
             "political_activity_investigations_by": _x(
@@ -695,7 +677,7 @@ def _nypd_2021() -> PolicyProfile:
                 ),
             ),
             "case_closed_when": _x(
-                ("appeals_exhausted", "settlement", "no_arrest", "restitution_no_longer_sought"),
+                _NYPD_CASE_CLOSED_WHEN,
                 _c(
                     f"{ref} §Retention, Access & Use",
                     "case investigations are not considered closed unless it results in prosecution and "
@@ -1501,8 +1483,37 @@ def _iacp_2010() -> PolicyProfile:
     )
 
 
+# Purposes this product refuses under every profile, whatever a policy text leaves unsaid: the
+# product's own commitment (README, "non-negotiables"). Where a profile's policy prohibits one
+# itself, its own clause stands; otherwise the clause says it is the product's default.
+BASELINE_PROHIBITED: tuple[tuple[str, str], ...] = (
+    ("immigration_enforcement", "civil immigration enforcement"),
+    ("protected_characteristics", "targeting people for protected characteristics"),
+    ("political_activity", "monitoring political activity"),
+    ("religious_activity", "monitoring religious activity"),
+    ("personal_use", "personal use"),
+)
+
+
+def with_baseline_prohibitions(profile: PolicyProfile) -> PolicyProfile:
+    """The profile with every baseline prohibited purpose its policy does not already state."""
+    missing = tuple(
+        ProhibitedGround(
+            code,
+            description,
+            _default(
+                f"the policy text does not prohibit {description} expressly; alpr-ledger refuses it "
+                "under every profile (product commitment)"
+            ),
+        )
+        for code, description in BASELINE_PROHIBITED
+        if profile.prohibited(code) is None
+    )
+    return replace(profile, prohibited_grounds=profile.prohibited_grounds + missing) if missing else profile
+
+
 PROFILES: dict[str, PolicyProfile] = {
-    profile.name: profile
+    profile.name: with_baseline_prohibitions(profile)
     for profile in (_nypd_2026(), _nypd_2021(), _nys_mptc_2022(), _county_sheriff_2025(), _iacp_2010())
 }
 

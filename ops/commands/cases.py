@@ -1,0 +1,148 @@
+"""Cases: open with a classification of the profile's retention schedule, attach reads, close.
+
+Case-linked retention (a later issue) reads the final classification of closed cases. A closed
+case takes no more reads, and no new search may be run under its number (see searches.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
+
+from domain.case import (
+    MAX_ATTACH,
+    Case,
+    case_id_for,
+    parse_case_number,
+    parse_classification,
+    parse_title,
+)
+from domain.errors import ConflictError, InvalidFieldError, NotFoundError
+from domain.read import Read
+from ops.commands.base import CommandsBase
+from ops.commands.hotlists import Actor, actor_fields
+
+_READ_CAPTURED = get_topic(Read.Captured)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseView:
+    case_id: UUID
+    number: str
+    classification: str
+    title: str
+    opened_by: str
+    opened_at: datetime
+    read_ids: list[UUID]
+    closed: bool
+    final_classification: str | None
+    closed_by: str | None
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseView:
+        return cls(
+            case_id=case.id,
+            number=case.number,
+            classification=case.classification,
+            title=case.title,
+            opened_by=case.opened_by,
+            opened_at=case.opened_at,
+            read_ids=list(case.read_ids),
+            closed=case.closed,
+            final_classification=case.final_classification,
+            closed_by=case.closed_by,
+            closed_at=case.closed_at,
+        )
+
+
+class CaseCommands(CommandsBase):
+    def open_case(self, number: str, classification: str, title: str, *, actor: Actor) -> CaseView:
+        """Open a case; its number is unique (409 ``case.exists`` for a second one)."""
+        case = Case.open(
+            number=parse_case_number(number),
+            classification=parse_classification(classification, self.policy),
+            title=parse_title(title),
+            by=actor_fields(actor)[0],
+            at=self.clock(),
+        )
+        try:
+            self.save(case)
+        except IntegrityError:
+            raise ConflictError("number", "case.exists", f"case {case.number} is already open") from None
+        return CaseView.of(case)
+
+    def attach_reads(self, number: str, read_ids: Iterable[UUID | str], *, actor: Actor) -> CaseView:
+        """Attach stored reads to an open case (unknown read ids refuse the whole request)."""
+        case = self._case(number)
+        ids = list(read_ids)
+        if not ids or len(ids) > MAX_ATTACH:
+            raise InvalidFieldError(
+                "read_ids", "case.read_ids.length", f"must list 1 to {MAX_ATTACH} read ids"
+            )
+        parsed: list[UUID] = []
+        for i, raw in enumerate(ids):
+            try:
+                read_id = raw if isinstance(raw, UUID) else UUID(str(raw))
+            except ValueError:
+                raise InvalidFieldError(f"read_ids[{i}]", "read_id.format", "must be a UUID") from None
+            if not self._is_read(read_id):
+                raise InvalidFieldError(f"read_ids[{i}]", "case.read.unknown", "no stored read has this id")
+            parsed.append(read_id)
+        case.attach(parsed, by=actor_fields(actor)[0], at=self.clock())
+        self._save_case(case)
+        return CaseView.of(case)
+
+    def close_case(self, number: str, final_classification: str, *, actor: Actor) -> CaseView:
+        """Close a case with its final classification (which sets its retention)."""
+        case = self._case(number)
+        final = parse_classification(final_classification, self.policy, field="final_classification")
+        case.close(final, by=actor_fields(actor)[0], at=self.clock())
+        self._save_case(case)
+        return CaseView.of(case)
+
+    def get_case(self, case_id: UUID) -> CaseView:
+        return CaseView.of(self._load_case(case_id))
+
+    def find_case(self, number: str) -> CaseView:
+        return CaseView.of(self._case(number))
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _case(self, number: str) -> Case:
+        try:
+            normalised = parse_case_number(number)
+        except InvalidFieldError:
+            raise NotFoundError("number", "case.unknown", "no case has this number") from None
+        return self._load_case(case_id_for(normalised))
+
+    def _load_case(self, case_id: UUID) -> Case:
+        found: object
+        try:
+            found = self.repository.get(case_id)
+        except AggregateNotFoundError:
+            found = None
+        if not isinstance(found, Case):
+            raise NotFoundError("number", "case.unknown", "no case has this number")
+        return found
+
+    def _save_case(self, case: Case) -> None:
+        try:
+            self.save(case)
+        except IntegrityError:
+            raise ConflictError(
+                "number", "case.concurrent_change", "the case changed meanwhile; retry"
+            ) from None
+
+    def _is_read(self, read_id: UUID) -> bool:
+        events = self.recorder.select_events(read_id, limit=1)
+        return bool(events) and events[0].topic == _READ_CAPTURED
+
+
+__all__ = ["CaseCommands", "CaseView"]
