@@ -54,6 +54,33 @@ PERMISSIONS: dict[str, Permission] = {
     "hits.act": _p(R.OFFICER, R.SUPERVISOR, training=True, description="verify and disposition"),
     "hits.supervise": _p(R.SUPERVISOR, training=True, description="undispositioned hits older than a shift"),
     "alerts.stream": _p(R.OFFICER, R.SUPERVISOR, training=True),
+    # searches (the query log) and cases — issue 4
+    "searches.run": _p(R.INVESTIGATOR, R.SUPERVISOR, R.OFFICER, R.PARTNER_AGENCY, training=True),
+    "searches.audit": _p(R.SUPERVISOR, R.ADMINISTRATOR, R.AUDITOR, R.PRIVACY_OFFICER, training=True),
+    # one search record: its searcher, or anyone who audits the query log (checked in the route)
+    "searches.read": _p(
+        R.INVESTIGATOR,
+        R.SUPERVISOR,
+        R.OFFICER,
+        R.PARTNER_AGENCY,
+        R.ADMINISTRATOR,
+        R.AUDITOR,
+        R.PRIVACY_OFFICER,
+        training=True,
+    ),
+    "cases.manage": _p(R.INVESTIGATOR, R.SUPERVISOR, training=True),
+    "cases.read": _p(R.INVESTIGATOR, R.SUPERVISOR, R.PRIVACY_OFFICER, R.AUDITOR, training=True),
+    # disclosures — issue 4 (which role approves which kind is the profile's, checked by the service)
+    "disclosures.request": _p(R.INVESTIGATOR, R.SUPERVISOR, R.PRIVACY_OFFICER, training=True),
+    "disclosures.decide": _p(R.PRIVACY_OFFICER, R.APPROVER, R.ADMINISTRATOR, R.LEGAL_REVIEWER, training=True),
+    "disclosures.release": _p(R.PRIVACY_OFFICER, R.SUPERVISOR, training=True),
+    "disclosures.read": _p(
+        R.PRIVACY_OFFICER, R.SUPERVISOR, R.AUDITOR, R.APPROVER, R.LEGAL_REVIEWER, training=True
+    ),
+    "disclosures.report_unauthorized": _p(
+        R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, R.ADMINISTRATOR, R.PRIVACY_OFFICER, R.AUDITOR
+    ),
+    "routine.designate": _p(R.PRIVACY_OFFICER, training=True),
     # ledger: entries carry hashes, not event content
     "ledger.entries": _p(R.AUDITOR),
 }

@@ -12,7 +12,19 @@ from api import errors
 from ops.bootstrap import Runtime
 
 # One router module per resource, each exporting ``router``.
-ROUTERS = ("auth", "accounts", "cameras", "reads", "hotlists", "hits", "alerts", "ledger")
+ROUTERS = (
+    "auth",
+    "accounts",
+    "cameras",
+    "reads",
+    "hotlists",
+    "hits",
+    "alerts",
+    "searches",
+    "cases",
+    "disclosures",
+    "ledger",
+)
 
 
 def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastAPI:

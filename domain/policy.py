@@ -20,8 +20,8 @@ for the value chosen instead of an excerpt."""
 
 LEGAL_REVIEW = "legal_review"
 """Disclosure approver for public-records (FOIL) requests: the agency's legal advisor or county
-attorney reviews them (MPTC VI.H, TCSO V.E.5). Not a role of this system: the privacy officer records
-the outcome of that review with its written reference."""
+attorney reviews them (MPTC VI.H, TCSO V.E.5). Accounts holding ``Role.LEGAL_REVIEWER`` decide
+them, each decision with its written reference."""
 
 DISCLOSURE_KINDS = ("standard", "out_of_state", "public_records")
 """Keys of ``PolicyProfile.disclosure_approvers``; every profile names an approver for each."""
@@ -82,6 +82,9 @@ class Role(StrEnum):
     APPROVER = "approver"  # sheriff or designee
     AUDITOR = "auditor"
     PARTNER_AGENCY = "partner_agency"  # complete-plate lookups only (NYPD 2026, New Jersey agents)
+    # Agency legal advisor / county attorney: decides public-records requests, the profiles'
+    # LEGAL_REVIEW approver (MPTC VI.H, TCSO V.E.5); see domain.disclosure.approver_role.
+    LEGAL_REVIEWER = "legal_reviewer"
 
 
 @dataclass(frozen=True, slots=True)

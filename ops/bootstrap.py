@@ -133,4 +133,9 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
         token_ttl=timedelta(seconds=settings.token_ttl_s),
     )
     store = ledger_store(app)
-    return Runtime(settings, app, store, Checkpointer(store, signer_for(settings)))
+    checkpointer = Checkpointer(store, signer_for(settings))
+    # Commands that hand out proofs (disclosure packages) need the ledger and its signer.
+    app.ledger = store
+    app.checkpointer = checkpointer
+    app.packages_root = settings.data_dir / "packages"
+    return Runtime(settings, app, store, checkpointer)

@@ -212,7 +212,7 @@ def _read_vkey(value: str) -> str:
 
 def _verify_bundle(bundle: Path, vkey: str | None) -> None:
     from ledger.verify import VerificationError
-    from ledger.verify._bundle import verify_bundle
+    from ledger.verify._bundle import PackageReport, verify_bundle
 
     try:
         with _progress("verifying bundle", None) as progress:
@@ -222,9 +222,18 @@ def _verify_bundle(bundle: Path, vkey: str | None) -> None:
     except VerificationError as exc:
         console.print(f"[red]FAIL[/red] {exc}")
         index = getattr(exc, "index", None)
-        if index is not None:
+        record = getattr(exc, "record", None)
+        if record is not None:
+            print(f"bad record: {record}")
+        elif index is not None:
             print(f"first bad entry: {index}")
         raise typer.Exit(1) from exc
+    if isinstance(report, PackageReport):
+        print(
+            f"ok: release package of disclosure {report.disclosure_id}: {len(report.records)} record(s), "
+            f"each included in the log at size {report.size} (root {report.root.hex()})"
+        )
+        return
     print(
         f"ok: bundle of {report.size} entries, root {report.root.hex()}, "
         f"{report.checkpoints_checked} checkpoint(s) verified"

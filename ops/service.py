@@ -15,12 +15,15 @@ from domain.policy import PolicyProfile
 from ledger.blobs import BlobStore
 from ops.commands.accounts import AccountCommands
 from ops.commands.base import utcnow
+from ops.commands.cases import CaseCommands
+from ops.commands.disclosures import DisclosureCommands
 from ops.commands.reads import MAX_BATCH, BatchRejectedError, ReadCommands
+from ops.commands.searches import SearchCommands
 
 __all__ = ["AlprLedger", "BatchRejectedError", "MAX_BATCH"]
 
 
-class AlprLedger(ReadCommands, AccountCommands):
+class AlprLedger(ReadCommands, AccountCommands, SearchCommands, DisclosureCommands, CaseCommands):
     def __init__(
         self,
         env: dict[str, str] | None = None,

@@ -13,13 +13,12 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Authorize, RuntimeDep
+from api.schemas_common import copied, text_rules
 from domain.account import (
     COURSE_MAX_LENGTH,
     DISPLAY_NAME_MAX_LENGTH,
     LOGIN_SCHEMA_PATTERN,
-    OPTIONAL_TEXT_PATTERN,
     REASON_MAX_LENGTH,
-    TEXT_PATTERN,
     UNIT_MAX_LENGTH,
     Account,
     AccountKind,
@@ -27,6 +26,7 @@ from domain.account import (
 )
 from domain.policy import Role
 from domain.totp import provisioning_uri
+from ops.bootstrap import Runtime
 from ops.commands.accounts import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 MAX_CURSOR = 10**18  # notification ids are 64-bit integers in both databases
@@ -35,12 +35,6 @@ router = APIRouter(tags=["accounts"])
 
 
 # ---- schemas ---------------------------------------------------------------------------------
-
-
-# The schema states the domain's rules (the domain enforces them, with its own rule codes), so
-# clients and schemathesis see exactly what is accepted.
-def _text(max_length: int, *, optional: bool = False) -> dict[str, Any]:
-    return {"maxLength": max_length, "pattern": OPTIONAL_TEXT_PATTERN if optional else TEXT_PATTERN}
 
 
 _LOGIN: dict[str, Any] = {"maxLength": 64, "pattern": LOGIN_SCHEMA_PATTERN}
@@ -58,6 +52,7 @@ PersonRole = Literal[
     "approver",
     "auditor",
     "partner_agency",
+    "legal_reviewer",
 ]
 """Every role but device: people never hold it (a device token has no second factor)."""
 
@@ -69,10 +64,12 @@ class EnrolPerson(BaseModel):
 
     kind: Literal["person"] = Field(default="person", examples=["person"])
     login: str = Field(json_schema_extra=_LOGIN, examples=["jsmith"])
-    display_name: str = Field(json_schema_extra=_text(DISPLAY_NAME_MAX_LENGTH), examples=["Officer J. Smith"])
+    display_name: str = Field(
+        json_schema_extra=text_rules(DISPLAY_NAME_MAX_LENGTH), examples=["Officer J. Smith"]
+    )
     roles: list[PersonRole] = Field(default_factory=list, max_length=len(Role), examples=[["officer"]])
     unit: str | None = Field(
-        default=None, json_schema_extra=_text(UNIT_MAX_LENGTH, optional=True), examples=["PBN"]
+        default=None, json_schema_extra=text_rules(UNIT_MAX_LENGTH, optional=True), examples=["PBN"]
     )
 
 
@@ -84,10 +81,10 @@ class EnrolDevice(BaseModel):
     kind: Literal["device"] = Field(examples=["device"])
     login: str = Field(json_schema_extra=_LOGIN, examples=["cam-fx-017"])
     display_name: str = Field(
-        json_schema_extra=_text(DISPLAY_NAME_MAX_LENGTH), examples=["Fixed camera FX-017"]
+        json_schema_extra=text_rules(DISPLAY_NAME_MAX_LENGTH), examples=["Fixed camera FX-017"]
     )
     roles: list[Literal["device"]] = Field(default_factory=list, max_length=1, examples=[["device"]])
-    unit: str | None = Field(default=None, json_schema_extra=_text(UNIT_MAX_LENGTH, optional=True))
+    unit: str | None = Field(default=None, json_schema_extra=text_rules(UNIT_MAX_LENGTH, optional=True))
     camera_id: str | None = Field(
         default=None,
         json_schema_extra=_CAMERA_ID,
@@ -119,17 +116,11 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
-        return cls(
-            id=account.id,
-            login=account.login,
-            display_name=account.display_name,
-            kind=account.kind,
-            unit=account.unit,
-            camera_id=account.camera_id,
+        return copied(
+            cls,
+            account,
             roles=sorted(account.roles),
-            trained=account.trained,
             trainings=[TrainingOut(**t) for t in account.trainings],
-            access_revoked=account.access_revoked,
             has_password=account.password_hash is not None,
             has_totp=account.totp_secret is not None,
             enrolled_at=account.created_on,
@@ -147,21 +138,23 @@ class RoleRequest(BaseModel):
 
 class TrainingRequest(BaseModel):
     course: str = Field(
-        json_schema_extra=_text(COURSE_MAX_LENGTH), examples=["ALPR system use and NYS MPTC policy"]
+        json_schema_extra=text_rules(COURSE_MAX_LENGTH), examples=["ALPR system use and NYS MPTC policy"]
     )
     completed_on: date | None = Field(
         default=None, description="Defaults to today; not in the future", examples=["2025-03-01"]
     )
     trainer: str | None = Field(
         default=None,
-        json_schema_extra=_text(DISPLAY_NAME_MAX_LENGTH, optional=True),
+        json_schema_extra=text_rules(DISPLAY_NAME_MAX_LENGTH, optional=True),
         examples=["Sgt. A. Rivera"],
     )
 
 
 class ReasonRequest(BaseModel):
     reason: str | None = Field(
-        default=None, json_schema_extra=_text(REASON_MAX_LENGTH, optional=True), examples=["left the unit"]
+        default=None,
+        json_schema_extra=text_rules(REASON_MAX_LENGTH, optional=True),
+        examples=["left the unit"],
     )
 
 
@@ -188,7 +181,7 @@ class RevokeByToken(BaseModel):
 
     token: str = Field(max_length=256, description="The raw token", examples=["alpr_3q2v..."])
     reason: str | None = Field(
-        default=None, json_schema_extra=_text(REASON_MAX_LENGTH, optional=True), examples=["leaked"]
+        default=None, json_schema_extra=text_rules(REASON_MAX_LENGTH, optional=True), examples=["leaked"]
     )
 
 
@@ -198,7 +191,7 @@ class RevokeById(BaseModel):
     token_id: UUID = Field(description="The token's id (from device-token issue)")
     reason: str | None = Field(
         default=None,
-        json_schema_extra=_text(REASON_MAX_LENGTH, optional=True),
+        json_schema_extra=text_rules(REASON_MAX_LENGTH, optional=True),
         examples=["camera decommissioned"],
     )
 
@@ -209,6 +202,11 @@ class TokenRevokedOut(BaseModel):
 
 
 # ---- routes ----------------------------------------------------------------------------------
+
+
+def _account_out(runtime: Runtime, account_id: UUID) -> AccountOut:
+    """The account as it stands now (after any change the route just made)."""
+    return AccountOut.of(runtime.app.get_account(account_id))
 
 
 @router.post("/v1/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, summary="Enrol")
@@ -227,7 +225,7 @@ def enrol(
         camera_id=body.camera_id if isinstance(body, EnrolDevice) else None,
         actor=who.account_id,
     )
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.get("/v1/accounts", response_model=AccountPage, summary="List accounts in enrolment order")
@@ -245,7 +243,7 @@ def list_accounts(
 def get_account(
     account_id: UUID, runtime: RuntimeDep, who: Annotated[Principal, Authorize("accounts.read")]
 ) -> AccountOut:
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post("/v1/accounts/{account_id}/roles", response_model=AccountOut, summary="Grant a role")
@@ -256,7 +254,7 @@ def grant_role(
     who: Annotated[Principal, Authorize("accounts.manage")],
 ) -> AccountOut:
     runtime.app.grant_role(account_id, body.role, actor=who.account_id)
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post(
@@ -270,7 +268,7 @@ def revoke_role(
 ) -> AccountOut:
     """Effective on the account's next request."""
     runtime.app.revoke_role(account_id, role, actor=who.account_id)
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post("/v1/accounts/{account_id}/training", response_model=AccountOut, summary="Record training")
@@ -283,7 +281,7 @@ def record_training(
     runtime.app.record_training(
         account_id, body.course, completed_on=body.completed_on, trainer=body.trainer, actor=who.account_id
     )
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post("/v1/accounts/{account_id}/revoke", response_model=AccountOut, summary="Revoke all access")
@@ -295,7 +293,7 @@ def revoke_access(
 ) -> AccountOut:
     """Every token of the account stops working on its next request."""
     runtime.app.revoke_access(account_id, reason=body.reason, actor=who.account_id)
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post("/v1/accounts/{account_id}/restore", response_model=AccountOut, summary="Restore access")
@@ -306,7 +304,7 @@ def restore_access(
     who: Annotated[Principal, Authorize("accounts.manage")],
 ) -> AccountOut:
     runtime.app.restore_access(account_id, reason=body.reason, actor=who.account_id)
-    return AccountOut.of(runtime.app.get_account(account_id))
+    return _account_out(runtime, account_id)
 
 
 @router.post(

@@ -23,6 +23,9 @@ checkpoint's root (which also proves every pair of checkpoints consistent); the 
 and file hash against the manifest. Entries after the latest checkpoint are only chain-checked;
 the report says how many.
 
+A release package (``alpr-ledger-package/v1``, written by ``ledger/package.py``, which documents
+the layout) is recognised by its manifest's ``format`` and checked by :func:`verify_package`.
+
 Naming the first bad entry: a broken ``prev`` link at entry ``p`` means entry ``p-1`` was
 altered or entry ``p``'s ``prev`` was. The verifier looks at the next entry (whose ``prev``
 vouches for entry ``p``), a checkpoint ending at ``p``, or a checkpoint ending at ``p+1`` to
@@ -31,6 +34,8 @@ tell which; with no such evidence it names the earlier one, so nothing earlier i
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -43,11 +48,12 @@ from itertools import islice
 from pathlib import Path
 
 from ._entry import EntryFormatError, chain_hash, decode_entry
-from ._merkle import EMPTY_ROOT, VerificationError, leaf_hash, node_hash
+from ._merkle import EMPTY_ROOT, VerificationError, leaf_hash, node_hash, verify_inclusion
 from ._note import Checkpoint, verify_checkpoint
 from ._stream import LogVerifier
 
 BUNDLE_FORMAT = "alpr-ledger-bundle/v1"
+PACKAGE_FORMAT = "alpr-ledger-package/v1"
 PROGRESS_EVERY = 1 << 16
 _CHUNK = 1 << 22
 _U32 = struct.Struct(">I")
@@ -88,6 +94,8 @@ def verify_bundle(
     its signature, origin or root does not match.
     """
     bundle = Path(path)
+    if _manifest_format(bundle / "manifest.json") == PACKAGE_FORMAT:
+        return verify_package(bundle, vkey=vkey)
     manifest = _read_manifest(bundle / "manifest.json")
     bundle_vkey = _read_text(bundle / "vkey").strip()
     if vkey is not None and bundle_vkey != vkey.strip():
@@ -392,3 +400,183 @@ def _read_checkpoints(directory: Path, vkey: str, origin: str) -> dict[int, tupl
     if not found:
         raise VerificationError("bundle has no signed checkpoint, so nothing vouches for it")
     return found
+
+
+# --- release packages -----------------------------------------------------------------------
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_FILE_NAME = re.compile(r"(records|entries|proofs)/[0-9a-z.-]+|checkpoint\.note|vkey")
+
+
+class PackageVerificationError(VerificationError):
+    """A release package failed; ``record`` names the read id at fault when one is."""
+
+    def __init__(self, message: str, *, record: str | None = None, index: int | None = None) -> None:
+        super().__init__(message, index=index)
+        self.record = record
+
+
+@dataclass(frozen=True, slots=True)
+class PackageReport(BundleReport):
+    """What an intact release package proved: each record is in the log under ``latest``."""
+
+    disclosure_id: str
+    records: tuple[str, ...]
+
+
+def _manifest_format(path: Path) -> object:
+    # Only to choose the verifier: a broken manifest is reported by the bundle checks.
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data.get("format") if isinstance(data, dict) else None
+
+
+def _read_bytes(path: Path, what: str, record: str | None = None) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PackageVerificationError(f"package has no {what}", record=record) from None
+    except OSError as exc:
+        raise PackageVerificationError(f"cannot read {what}: {exc.strerror}", record=record) from None
+
+
+def verify_package(path: str | os.PathLike[str], *, vkey: str | None = None) -> PackageReport:
+    """Verify the release package directory at ``path``.
+
+    Checks the checkpoint's signature (with the package's ``vkey``, which must equal ``vkey`` when
+    given) and, for every record: its state bytes hash to its entry's ``state_sha256``, the entry
+    names the read as its originator and sits at the stated index, and the inclusion proof leads
+    from the entry to the checkpoint's root. Then every file against the manifest's digests.
+    Raises :class:`PackageVerificationError` naming the record (``.record``) at fault.
+    """
+    package = Path(path)
+    try:
+        manifest = json.loads(_read_text(package / "manifest.json"))
+    except json.JSONDecodeError as exc:
+        raise PackageVerificationError(f"manifest.json is not JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != PACKAGE_FORMAT:
+        raise PackageVerificationError(f"manifest.json is not an {PACKAGE_FORMAT} manifest")
+    origin = manifest.get("origin")
+    size = manifest.get("checkpoint_size")
+    records = manifest.get("records")
+    released = manifest.get("released_read_ids")
+    files = manifest.get("files")
+    disclosure_id = manifest.get("disclosure_id")
+    if not isinstance(origin, str) or not origin:
+        raise PackageVerificationError("manifest.json: origin must be a non-empty string")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise PackageVerificationError("manifest.json: checkpoint_size must be a positive integer")
+    if not isinstance(disclosure_id, str):
+        raise PackageVerificationError("manifest.json: disclosure_id must be a string")
+    if not isinstance(records, list) or not records:
+        raise PackageVerificationError("manifest.json: records must be a non-empty list")
+    if not isinstance(released, list) or not isinstance(files, dict):
+        raise PackageVerificationError("manifest.json: released_read_ids must be a list and files an object")
+
+    package_vkey = _read_text(package / "vkey").strip()
+    if vkey is not None and package_vkey != vkey.strip():
+        raise PackageVerificationError(f"package is signed by {package_vkey!r}, not by {vkey!r}")
+    try:
+        checkpoint = verify_checkpoint(_read_text(package / "checkpoint.note"), package_vkey, origin=origin)
+    except VerificationError as exc:
+        raise PackageVerificationError(f"checkpoint.note: {exc.message}") from None
+    if checkpoint.size != size:
+        raise PackageVerificationError(f"checkpoint.note is for size {checkpoint.size}, manifest says {size}")
+
+    seen: list[str] = []
+    for position, record in enumerate(records):
+        seen.append(_verify_record(package, record, position, checkpoint))
+    if sorted(seen) != sorted(str(r) for r in released) or len(set(seen)) != len(seen):
+        raise PackageVerificationError(
+            "manifest.json: released_read_ids and records do not list the same reads once each"
+        )
+    _verify_files(package, files, seen)
+    return PackageReport(
+        origin=origin,
+        size=checkpoint.size,
+        root=checkpoint.root,
+        checkpoints_checked=1,
+        latest=checkpoint,
+        vkey=package_vkey,
+        disclosure_id=disclosure_id,
+        records=tuple(seen),
+    )
+
+
+def _verify_record(package: Path, record: object, position: int, checkpoint: Checkpoint) -> str:
+    if not isinstance(record, dict):
+        raise PackageVerificationError(f"manifest.json: records[{position}] must be an object")
+    read_id, index, state_sha = record.get("read_id"), record.get("ledger_index"), record.get("state_sha256")
+    if not isinstance(read_id, str) or _UUID.fullmatch(read_id) is None:
+        raise PackageVerificationError(f"manifest.json: records[{position}].read_id must be a lowercase UUID")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise PackageVerificationError(
+            f"record {read_id}: ledger_index must be a non-negative integer", record=read_id
+        )
+    if not isinstance(state_sha, str) or _SHA256_HEX.fullmatch(state_sha) is None:
+        raise PackageVerificationError(
+            f"record {read_id}: state_sha256 must be 64 lowercase hex digits", record=read_id
+        )
+
+    def fail(message: str) -> PackageVerificationError:
+        # No ``index``: callers print it as "first bad entry", which a bad record byte is not.
+        return PackageVerificationError(f"record {read_id} (ledger index {index}): {message}", record=read_id)
+
+    # File names are built here from the checked id and index, never taken from the manifest.
+    state = _read_bytes(package / "records" / f"{read_id}.state", f"records/{read_id}.state", read_id)
+    state_digest = hashlib.sha256(state).digest()
+    if state_digest.hex() != state_sha:
+        raise fail(f"state bytes have SHA-256 {state_digest.hex()}, the manifest says {state_sha}")
+    entry_bytes = _read_bytes(package / "entries" / f"{index}.bin", f"entries/{index}.bin", read_id)
+    try:
+        entry = decode_entry(entry_bytes)
+    except EntryFormatError as exc:
+        raise fail(f"entries/{index}.bin is not a canonical entry: {exc}") from None
+    if entry.index != index:
+        raise fail(f"the entry is at index {entry.index}, not {index}")
+    if entry.originator_id != read_id:
+        raise fail(f"the entry's originator is {entry.originator_id}, not this read")
+    if entry.state_sha256 != state_digest:
+        raise fail(
+            f"the entry commits to state SHA-256 {entry.state_sha256.hex()}, "
+            f"the record's bytes hash to {state_digest.hex()}"
+        )
+    proof_name = f"proofs/{index}.json"
+    try:
+        proof = json.loads(
+            _read_bytes(package / "proofs" / f"{index}.json", proof_name, read_id).decode("utf-8")
+        )
+        hashes = [base64.b64decode(h, validate=True) for h in proof["proof"]]
+        proof_leaf = base64.b64decode(proof["leaf_hash"], validate=True)
+        proof_index, proof_size = proof["index"], proof["size"]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, binascii.Error) as exc:
+        raise fail(f"{proof_name} is malformed: {exc}") from None
+    leaf = leaf_hash(entry_bytes)
+    if proof_index != index or proof_size != checkpoint.size:
+        raise fail(
+            f"{proof_name} is for index {proof_index} in size {proof_size}, not {index} in {checkpoint.size}"
+        )
+    if proof_leaf != leaf:
+        raise fail(f"{proof_name} is for leaf {proof_leaf.hex()}, the entry's leaf hash is {leaf.hex()}")
+    try:
+        verify_inclusion(leaf, index, checkpoint.size, hashes, checkpoint.root)
+    except VerificationError as exc:
+        raise fail(f"inclusion proof does not lead to the signed root: {exc.message}") from None
+    return read_id
+
+
+def _verify_files(package: Path, files: dict[object, object], records: list[str]) -> None:
+    owners = {f"records/{r}.json": r for r in records}
+    for name, digest in files.items():
+        if not isinstance(name, str) or _FILE_NAME.fullmatch(name) is None or ".." in name:
+            raise PackageVerificationError(f"manifest.json: unexpected file name {name!r}")
+        record = owners.get(name)
+        data = _read_bytes(package / name, name, record)
+        if hashlib.sha256(data).hexdigest() != digest:
+            where = f"record {record}: " if record else ""
+            raise PackageVerificationError(
+                f"{where}{name} does not match its SHA-256 in the manifest", record=record
+            )

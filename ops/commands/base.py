@@ -11,6 +11,8 @@ from eventsourcing.application import Application
 
 if TYPE_CHECKING:
     from domain.policy import PolicyProfile
+    from ledger.checkpoints import Checkpointer
+    from ledger.store import LedgerStore
 
 
 def utcnow() -> datetime:
@@ -23,3 +25,5 @@ class CommandsBase(Application[UUID]):
     name = "AlprLedger"  # one application, one events table, one chain
     clock: Callable[[], datetime]
     policy: PolicyProfile
+    ledger: LedgerStore  # set by the composition root
+    checkpointer: Checkpointer  # set by the composition root
