@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, Permission] = {
     "tokens.revoke": _p(R.ADMINISTRATOR, description="revoke any token, raw or by id"),
     # cameras (IACP B.2: designated personnel check equipment)
     "cameras.manage": _p(R.ADMINISTRATOR, R.SUPERVISOR),
+    # IACP B.2: "designated, trained personnel shall check equipment" — training required
+    "cameras.check": _p(R.ADMINISTRATOR, R.SUPERVISOR, R.OFFICER, training=True),
     "cameras.read": _p(R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, R.ADMINISTRATOR, R.AUDITOR),
     # reads
     "reads.ingest": _p(R.DEVICE),

@@ -106,3 +106,20 @@ def test_out_of_service_answers_200_then_409_when_repeated(
 def test_get_camera_answers_404_when_unknown(client: TestClient, supervisor: dict[str, str]) -> None:
     response = client.get("/v1/cameras/nope", headers=supervisor)
     assert response.status_code == 404 and response.json()["code"] == "camera.unknown"
+
+
+def test_equipment_check_refused_when_recorder_untrained(
+    client: TestClient, runtime: Runtime, supervisor: dict[str, str]
+) -> None:
+    # IACP B.2: "Designated, trained personnel shall check equipment".
+    client.post("/v1/cameras", json=FIXED, headers=supervisor)
+    untrained = bearer(token_for(runtime, "supervisor", trained=False))
+    refused = client.post(
+        "/v1/cameras/FX-017/checks", json={"function_ok": True, "alignment_ok": True}, headers=untrained
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "training.required"
+    trained_officer = bearer(token_for(runtime, "officer"))
+    done = client.post(
+        "/v1/cameras/FX-017/checks", json={"function_ok": True, "alignment_ok": True}, headers=trained_officer
+    )
+    assert done.status_code == 201

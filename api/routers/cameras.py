@@ -141,7 +141,7 @@ def record_check(
     camera_id: str,
     body: CameraCheckIn,
     runtime: RuntimeDep,
-    who: Annotated[Principal, Authorize("cameras.manage")],
+    who: Annotated[Principal, Authorize("cameras.check")],
 ) -> CameraOut:
     camera = runtime.app.record_camera_check(
         camera_id,
