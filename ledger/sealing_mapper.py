@@ -1,0 +1,144 @@
+"""The eventsourcing mapper that seals personal fields on the way into the event store.
+
+Events stay plain in the domain; this mapper seals the fields the :class:`SealingPolicy` names,
+under the data key of the record the policy says owns the event (:meth:`SealingPolicy.key_owner`),
+before the transcoder's bytes are stored, and opens them when events are read back. When that data
+key has been destroyed the fields read as :data:`ledger.sealing.PURGED`; never an error, never
+plaintext. Tokens are bound to the event's own aggregate id, topic and field path.
+
+Values are encoded for sealing with the application's own transcoder, so UUIDs and datetimes inside
+personal fields survive. An event of a sealed topic whose owner has no data key is refused
+(:class:`MissingDataKeyError`) rather than stored in the clear: the service creates data keys
+(``KeyStore.create_data_keys``) before it saves.
+
+eventsourcing constructs the mapper itself (``MAPPER_TOPIC``) with only a transcoder, a cipher and
+a compressor, so a key store is bound to a subclass registered under its own topic::
+
+    env["MAPPER_TOPIC"] = sealing_mapper_topic(keystore)      # before the Application is built
+
+An Application may instead override ``construct_mapper`` and pass ``keystore=`` directly.
+
+Not covered here: snapshots and the aggregate cache hold plaintext and
+must stay off for sealed aggregates; each event read costs one key-store lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic, register_topic
+
+from ledger.keystore import KeyStore
+from ledger.sealing import SealingPolicy, default_policy
+
+
+class MissingDataKeyError(LookupError):
+    """An event with personal fields was to be stored, but its record has no data key."""
+
+
+class SealingMapper(Mapper[UUID]):
+    bound_keystore: ClassVar[KeyStore | None] = None
+    bound_policy: ClassVar[SealingPolicy | None] = None
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+        *,
+        keystore: KeyStore | None = None,
+        policy: SealingPolicy | None = None,
+    ) -> None:
+        super().__init__(transcoder, compressor=compressor, cipher=cipher)
+        keystore = keystore or type(self).bound_keystore
+        if keystore is None:
+            raise TypeError("SealingMapper needs a key store: use sealing_mapper_topic() or keystore=")
+        self.keystore = keystore
+        self.policy = policy or type(self).bound_policy or default_policy()
+        self._staged = threading.local()
+
+    @classmethod
+    def bind(cls, keystore: KeyStore, policy: SealingPolicy | None = None) -> type[SealingMapper]:
+        """A subclass whose instances use ``keystore`` and ``policy`` (for ``MAPPER_TOPIC``)."""
+        return type(
+            f"{cls.__name__}_{uuid4().hex}",
+            (cls,),
+            {"bound_keystore": keystore, "bound_policy": policy, "__module__": cls.__module__},
+        )
+
+    @contextlib.contextmanager
+    def staged_keys(self, keys: Mapping[UUID, bytes]) -> Iterator[None]:
+        """Within the block (this thread), seal with these data keys without asking the key store.
+
+        For ingest: the keys just returned by ``create_data_keys`` save a round trip per event.
+        """
+        previous = getattr(self._staged, "keys", None)
+        self._staged.keys = keys
+        try:
+            yield
+        finally:
+            self._staged.keys = previous
+
+    def _key_for_sealing(self, owner: UUID) -> bytes:
+        staged: Mapping[UUID, bytes] | None = getattr(self._staged, "keys", None)
+        key = None if staged is None else staged.get(owner)
+        if key is None:
+            key = self.keystore.data_key(owner)
+        if key is None:
+            raise MissingDataKeyError(f"record {owner} has no data key: create it before saving")
+        return key
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        topic = get_topic(domain_event.__class__)
+        if self.policy.rule(topic) is None:
+            return super().to_stored_event(domain_event)
+        event_state = dict(vars(domain_event))
+        originator_id = event_state.pop("originator_id")
+        originator_version = event_state.pop("originator_version")
+        class_version = getattr(type(domain_event), "class_version", 1)
+        if class_version > 1:
+            event_state["class_version"] = class_version
+        owner = self.policy.key_owner(topic, originator_id, event_state)
+        key = self._key_for_sealing(owner)
+        sealed = self.policy.seal_state(event_state, topic, originator_id, key, codec=self.transcoder)
+        stored_state = self.transcoder.encode(sealed)
+        if self.compressor:
+            stored_state = self.compressor.compress(stored_state)
+        if self.cipher:
+            stored_state = self.cipher.encrypt(stored_state)
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=topic,
+            state=stored_state,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        domain_event = super().to_domain_event(stored_event)
+        topic = stored_event.topic
+        if self.policy.rule(topic) is None:
+            return domain_event
+        state: dict[str, Any] = vars(domain_event)
+        originator_id = state["originator_id"]
+        owner = self.policy.key_owner(topic, originator_id, state)
+        key = self.keystore.data_key(owner)
+        opened = self.policy.unseal_state(state, topic, originator_id, key, codec=self.transcoder)
+        object.__setattr__(domain_event, "__dict__", opened)
+        return domain_event
+
+
+def sealing_mapper_topic(keystore: KeyStore, policy: SealingPolicy | None = None) -> str:
+    """Register a :class:`SealingMapper` bound to ``keystore`` and return its topic for ``MAPPER_TOPIC``."""
+    bound = SealingMapper.bind(keystore, policy)
+    topic = f"{bound.__module__}:{bound.__name__}"
+    register_topic(topic, bound)
+    return topic
+
+
+__all__ = ["MissingDataKeyError", "SealingMapper", "sealing_mapper_topic"]
