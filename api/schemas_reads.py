@@ -488,6 +488,10 @@ def parse_document(raw: bytes | str) -> Document:
         value: Any = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidFieldError("request", "json.invalid", "the body is not valid JSON") from None
+    except RecursionError:  # the parser's stack, not the client's problem to crash: answer 422
+        raise InvalidFieldError(
+            "request", "json.depth", "the body nests arrays or objects too deeply"
+        ) from None
     if not isinstance(value, dict):
         raise InvalidFieldError(
             "request", "json.type", 'must be an object: {"reads": [...]} or an alpr_group'

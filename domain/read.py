@@ -117,7 +117,12 @@ def parse_captured_at(raw: object, now: datetime) -> datetime:
                 "captured_at.naive",
                 "must carry a UTC offset (e.g. '2025-01-31T14:05:09.120Z'); local times are ambiguous",
             )
-        raw = raw.astimezone(_UTC)
+        try:
+            raw = raw.astimezone(_UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+05:00 lies before the first UTC instant
+            raise InvalidFieldError(
+                "captured_at", "captured_at.range", "is outside the range of representable UTC times"
+            ) from None
     if raw - now > MAX_CLOCK_SKEW:
         raise InvalidFieldError(
             "captured_at",
@@ -336,6 +341,36 @@ class Read(Aggregate):
     def location(self) -> Coordinates:
         return Coordinates(self.latitude, self.longitude)
 
+    @property
+    def content(self) -> tuple[object, ...]:
+        """What the camera reported (everything but the ids and the ledger's timestamp)."""
+        return (
+            self.plate,
+            self.state,
+            self.captured_at,
+            self.camera_id,
+            self.camera_kind.value,
+            self.patrol_vehicle,
+            self.latitude,
+            self.longitude,
+            self.confidence,
+            self.plate_image,
+            self.vehicle_image,
+            self.vehicle,
+        )
+
+
+def same_capture(valid: ValidRead, stored: Read) -> bool:
+    """Whether ``valid`` reports exactly what ``stored`` holds: an idempotent retry, not a new read.
+
+    Reads with a capture id get an id derived from (camera id, capture id), so a second read with
+    the same pair would otherwise be dropped as a duplicate; a read with different content must
+    not be, or any device could pre-empt a camera's capture id and suppress its (hit-raising) read.
+    """
+    return (
+        Read.capture(valid, timestamp=stored.created_on, read_id=ReadId(stored.id)).content == stored.content
+    )
+
 
 __all__ = [
     "CAMERA_ID_MAX_LENGTH",
@@ -348,5 +383,6 @@ __all__ = [
     "check_patrol_vehicle",
     "parse_captured_at",
     "parse_confidence",
+    "same_capture",
     "validate_read",
 ]

@@ -3,21 +3,36 @@
 The stream tails the event log, so it carries hits raised by every ingest process. Each event's
 id is the hit's log position: reconnecting with ``Last-Event-ID`` (EventSource does it by itself)
 resumes right after the last alert received, so none is lost across a reconnect.
+
+Limits, because the stream carries plates:
+
+* The presented token is re-authenticated and the ``alerts.stream`` permission (roles, training)
+  re-checked before every delivery and at least every second while idle; revoking the account,
+  its role or the token ends the stream within about a second.
+* A stream lasts at most :data:`~ops.alerts.MAX_STREAM_S` (one hour, also the default); the
+  client reconnects with Last-Event-ID and is authorized afresh.
+* Resuming (``after`` or Last-Event-ID) reaches back at most one shift (the policy's ``shift``)
+  before now: hits raised earlier are skipped, as if the position were clamped. Older hits are
+  for the hit list and recorded searches, not for a replay of the whole log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
+from api.authz import PERMISSIONS
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
 from domain.account import Principal
-from ops.alerts import alert_events
+from domain.errors import DomainError
+from ops.alerts import MAX_STREAM_S, alert_events
+from ops.bootstrap import Runtime
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"], responses=COMMON_RESPONSES)
 
@@ -49,6 +64,7 @@ _POSITION = r"^[0-9]{1,18}$"
     },
 )
 async def stream_alerts(
+    request: Request,
     runtime: RuntimeDep,
     who: Annotated[Principal, Authorize("alerts.stream")],
     last_event_id: Annotated[
@@ -71,10 +87,18 @@ async def stream_alerts(
         int | None, Query(ge=0, le=100_000, description="End the stream after this many alerts")
     ] = None,
     timeout: Annotated[
-        float | None, Query(gt=0, le=86_400, description="End the stream after this many seconds")
+        float | None,
+        Query(
+            gt=0,
+            le=MAX_STREAM_S,
+            description=f"End the stream after this many seconds (at most {int(MAX_STREAM_S)}, the default)",
+        ),
     ] = None,
 ) -> StreamingResponse:
-    """Each hit raised after the position (connect time by default) arrives as one event."""
+    """Each hit raised after the position (connect time by default) arrives as one event.
+
+    The stream ends when the token, account or role is revoked (checked at least every second),
+    after ``timeout`` seconds (at most one hour), and resumes no further back than one shift."""
     if last_event_id is not None:
         start = int(last_event_id)  # a reconnect: EventSource sends it, and it beats ``after``
     elif after is not None:
@@ -84,7 +108,38 @@ async def stream_alerts(
         # always delivered.
         start = await run_in_threadpool(runtime.app.latest_alert_position)
     return StreamingResponse(
-        alert_events(runtime.app, start, max_events=max_events, timeout_s=timeout),
+        alert_events(
+            runtime.app,
+            start,
+            max_events=max_events,
+            timeout_s=MAX_STREAM_S if timeout is None else timeout,
+            authorized=_still_authorized(runtime, _bearer_token(request)),
+            not_before=runtime.app.clock() - runtime.app.policy.shift.value,
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _bearer_token(request: Request) -> str:
+    # Authorize has already accepted this header, so it is "Bearer <token>".
+    return request.headers.get("authorization", "").partition(" ")[2].strip()
+
+
+def _still_authorized(runtime: Runtime, token: str) -> Callable[[], bool]:
+    """Whether the token still authenticates and its principal still holds ``alerts.stream``
+    (the same checks as :func:`api.deps.Authorize`, repeated while the stream is open)."""
+    rule = PERMISSIONS["alerts.stream"]
+
+    def check() -> bool:
+        try:
+            principal = runtime.app.authenticate(token)
+        except DomainError:
+            return False
+        if not principal.roles & rule.roles:
+            return False
+        return not (
+            rule.needs_training and runtime.app.policy.training_required.value and not principal.trained
+        )
+
+    return check

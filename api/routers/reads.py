@@ -31,7 +31,7 @@ from api.schemas_reads import (
     request_body_openapi,
 )
 from domain.account import Principal
-from domain.errors import AccessDeniedError, DomainError, InvalidFieldError
+from domain.errors import AccessDeniedError, ConflictError, DomainError, InvalidFieldError
 from ledger.blobs import blob_digest
 from ops.bootstrap import Runtime
 from ops.commands.reads import MAX_BATCH, BatchRejectedError
@@ -39,6 +39,9 @@ from ops.commands.reads import MAX_BATCH, BatchRejectedError
 router = APIRouter(prefix="/v1/reads", tags=["reads"])
 
 MAX_JSON_PART = 32 * 1024 * 1024  # the ``reads`` part of a multipart body, base64 images included
+MAX_BODY = 64 * 1024 * 1024
+"""Largest request body accepted (413 beyond it): read whole before parsing, so it bounds memory.
+A batch with many full-frame images should be split into several smaller batches."""
 
 
 @router.post(
@@ -47,16 +50,35 @@ MAX_JSON_PART = 32 * 1024 * 1024  # the ``reads`` part of a multipart body, base
     response_model=ReadsIngested,
     summary="Append a batch of reads (device token)",
     openapi_extra=request_body_openapi(),
-    responses={415: {"model": Problem, "description": "Not JSON or multipart", "content": {PROBLEM: {}}}},
+    responses={
+        409: {
+            "model": Problem,
+            "description": "A (camera_id, capture_id) is already used by a read with different content",
+            "content": {PROBLEM: {}},
+        },
+        413: {"model": Problem, "description": "The body is larger than 64 MiB", "content": {PROBLEM: {}}},
+        415: {"model": Problem, "description": "Not JSON or multipart", "content": {PROBLEM: {}}},
+    },
 )
 async def ingest_reads(
     request: Request,
     runtime: RuntimeDep,
     who: Annotated[Principal, Authorize("reads.ingest")],
 ) -> ReadsIngested | JSONResponse:
-    """Store up to 1,000 reads atomically; retries with the same (camera_id, capture_id) store
-    nothing new and return the stored ids. Every read's camera must be registered and in service."""
+    """Store up to 1,000 reads atomically; retries with the same (camera_id, capture_id) and the
+    same content store nothing new and return the stored ids; different content under a used
+    (camera_id, capture_id) refuses the batch (409). Every read's camera must be registered and in
+    service. Bodies larger than 64 MiB are refused (413)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("multipart/form-data", "application/json") or content_type.endswith("+json"):
+        # Read (and cache) the body under the cap first; the multipart parser reuses the cache.
+        if not await _body_within_cap(request):
+            return problem(
+                413,
+                "Request body too large",
+                f"the body must be at most {MAX_BODY // (1024 * 1024)} MiB; split the batch",
+                errors=[{"field": "request", "rule": "body.size", "message": f"at most {MAX_BODY} bytes"}],
+            )
     files: dict[tuple[str, int], bytes] = {}
     part_errors: list[InvalidFieldError] = []
     if content_type == "multipart/form-data":
@@ -72,6 +94,22 @@ async def ingest_reads(
         )
     path = f"{request.method} {request.url.path}"
     return await run_in_threadpool(_ingest, runtime, who, document, files, part_errors, path)
+
+
+async def _body_within_cap(request: Request) -> bool:
+    """Read the body into ``request``'s cache unless it exceeds :data:`MAX_BODY`."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return False
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return False
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # Starlette's own cache: request.body() and form() reuse it
+    return True
 
 
 def _ingest(
@@ -97,6 +135,9 @@ def _ingest(
     except AccessDeniedError as denied:
         runtime.app.record_access_denied(who, permission="reads.ingest", path=path, rule=denied.rule)
         raise mapped_denial(denied, mapped) from None
+    except ConflictError as conflict:  # named as the client sent it (an alpr_group's own field)
+        renamed = mapped.rename(InvalidFieldError(conflict.field, conflict.rule, conflict.message))
+        raise ConflictError(renamed.field, conflict.rule, conflict.message) from None
     return ReadsIngested(
         read_ids=[str(i) for i in result.read_ids],
         duplicates=list(result.duplicates),

@@ -4,7 +4,9 @@ A batch is checked whole before anything is written: every read must be valid, c
 registered camera that is in service, name that camera's kind, and reference only images that
 are in the blob store or arrive with the batch. Any error rejects the whole batch, naming every
 bad item. Reads that carry a capture id get an id derived from (camera id, capture id), so a
-pipeline that retries a batch gets the same ids back and nothing is stored twice.
+pipeline that retries a batch gets the same ids back and nothing is stored twice. A retry must
+repeat the stored read exactly: different content under a used (camera id, capture id) refuses
+the whole batch (409), so no device can pre-empt a camera's capture id to suppress its read.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.camera import Camera, capture_read_id, check_read_kind, check_usable
-from domain.errors import AccessDeniedError, InvalidFieldError
+from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError
 from domain.hit import Hit
-from domain.read import Read, RecordRead, ValidRead, validate_read
+from domain.read import Read, RecordRead, ValidRead, same_capture, validate_read
 from domain.values import ReadId
 from ops.commands.cameras import CameraCommands
 from ops.commands.hits import HitCommands
@@ -78,6 +81,16 @@ def foreign_camera_position(batch: Sequence[RecordRead], bound_camera_id: str | 
     return None
 
 
+def capture_conflict(position: int, read: ValidRead) -> ConflictError:
+    """The error for a read whose (camera id, capture id) names a different read."""
+    return ConflictError(
+        f"reads[{position}].capture_id",
+        "read.capture_id.conflict",
+        f"camera {read.camera_id!r} capture {read.capture_id!r} is already recorded with different "
+        "content; a retry must repeat the read exactly, a new capture needs a new capture id",
+    )
+
+
 class ReadCommands(HitCommands, CameraCommands):
     """Reads depend on cameras (known, in service) and raise hits in the same transaction."""
 
@@ -131,6 +144,8 @@ class ReadCommands(HitCommands, CameraCommands):
             rid = capture_read_id(v.camera_id, v.capture_id)
             read_ids.append(rid)
             if rid in first_at:
+                if not same_capture(v, Read.capture(valid[first_at[rid]], timestamp=now, read_id=rid)):
+                    raise capture_conflict(position, v)
                 duplicates.append(position)
             else:
                 first_at[rid] = position
@@ -153,7 +168,9 @@ class ReadCommands(HitCommands, CameraCommands):
                 # Some read of this batch was stored before (a retry), perhaps concurrently.
                 # Drop the stored ones and try again; the failed transaction left nothing behind.
                 # Checked only after a conflict, so the normal path pays no look-ups.
-                stored = {p for p, read in zip(fresh, reads, strict=True) if self._read_exists(read.id)}
+                stored = {
+                    p for p, read in zip(fresh, reads, strict=True) if self._stored_same(p, read, valid)
+                }
                 if not stored or attempt == 2:
                     raise
                 duplicates.extend(stored)
@@ -231,5 +248,12 @@ class ReadCommands(HitCommands, CameraCommands):
                 if self.blobs.put(data) != sha256:
                     raise ValueError(f"image given as {sha256} has a different SHA-256")
 
-    def _read_exists(self, read_id: UUID) -> bool:
-        return bool(self.recorder.select_events(read_id, limit=1))
+    def _stored_same(self, position: int, read: Read, valid: Sequence[ValidRead]) -> bool:
+        """Whether ``read`` is already stored (with the same content; different content: 409)."""
+        try:
+            stored: object = self.repository.get(read.id)
+        except AggregateNotFoundError:
+            return False
+        if not isinstance(stored, Read) or not same_capture(valid[position], stored):
+            raise capture_conflict(position, valid[position])
+        return True
