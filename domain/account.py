@@ -21,7 +21,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidFieldError
+from domain.errors import ConflictError, InvalidFieldError
 from domain.policy import Role
 from domain.values import (
     OPTIONAL_TEXT_PATTERN,
@@ -150,6 +150,29 @@ def check_role_fits_kind(kind: AccountKind, role: Role, field: str = "role") -> 
         raise InvalidFieldError(field, "role.kind_mismatch", f"a {kind.value} account may hold {need}")
 
 
+def check_may_set_credential(
+    *, account_id: UUID, actor: str, already_set: bool, what: str, field: str = "account_id"
+) -> None:
+    """Someone else may set a password or TOTP only while the account has none (initial
+    enrolment). Replacing one needs an explicit credentials reset, which is recorded with its
+    reason and kills every live token: otherwise an administrator could take over any account
+    silently and act as its holder (e.g. approve a disclosure as the privacy officer)."""
+    if already_set and actor != str(account_id):
+        raise ConflictError(
+            field,
+            "credentials.already_set",
+            f"the account already has a {what}; only its holder may change it, "
+            "or reset the credentials first (POST /v1/accounts/{id}/credentials/reset)",
+        )
+
+
+def parse_required_reason(raw: object) -> str:
+    """A reason that must be given (a credentials reset is never silent)."""
+    value = _text(raw, "reason", "reason", REASON_MAX_LENGTH)
+    assert value is not None
+    return value
+
+
 def parse_camera_id(kind: AccountKind, raw: object) -> str | None:
     """A device may be bound to one camera; a person never is."""
     if raw is None:
@@ -197,6 +220,7 @@ class Account(Aggregate):
         totp_secret: str | None
         last_totp_step: int | None
         access_revoked: bool
+        tokens_invalid_before: datetime | None
 
     class Event(Aggregate.Event):
         """Base class of every event of an Account. ``actor`` names who made the change."""
@@ -224,6 +248,7 @@ class Account(Aggregate):
             aggregate.totp_secret = None
             aggregate.last_totp_step = None
             aggregate.access_revoked = False
+            aggregate.tokens_invalid_before = None
 
     @dataclass(frozen=True)
     class PasswordSet(Event):
@@ -248,6 +273,37 @@ class Account(Aggregate):
         def apply(self, aggregate: Account) -> None:
             aggregate.totp_secret = self.secret
             aggregate.last_totp_step = None
+
+    @dataclass(frozen=True)
+    class PasswordChanged(Event):
+        """The holder changed their own password, proving the old one and a TOTP code; the
+        code's step is remembered so it cannot be replayed for a log-on."""
+
+        password_hash: str
+        totp_step: int
+        actor: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.password_hash = self.password_hash
+            aggregate.last_totp_step = self.totp_step
+
+    @dataclass(frozen=True)
+    class CredentialsReset(Event):
+        """Password and TOTP were cleared and every token issued until now stopped working.
+
+        The only way for someone other than the holder to replace credentials once set: an
+        administrator who could silently set them could log on as anyone (e.g. as the privacy
+        officer who approves their own disclosure request).
+        """
+
+        reason: str
+        actor: str
+
+        def apply(self, aggregate: Account) -> None:
+            aggregate.password_hash = None
+            aggregate.totp_secret = None
+            aggregate.last_totp_step = None
+            aggregate.tokens_invalid_before = self.timestamp
 
     @dataclass(frozen=True)
     class Trained(Event):
@@ -288,6 +344,9 @@ class Account(Aggregate):
 
         def apply(self, aggregate: Account) -> None:
             aggregate.access_revoked = True
+            # Restoring access must not bring back the tokens of before (a device token never
+            # expires): tokens issued up to now stay refused for good.
+            aggregate.tokens_invalid_before = self.timestamp
 
     @dataclass(frozen=True)
     class AccessRestored(Event):
@@ -345,6 +404,16 @@ class Account(Aggregate):
     def enrol_totp(self, secret: str, *, actor: str, at: datetime | None = None) -> None:
         self.trigger_event(self.TotpEnrolled, timestamp=at, secret=secret, actor=actor)
 
+    def change_password(
+        self, password_hash: str, *, totp_step: int, actor: str, at: datetime | None = None
+    ) -> None:
+        self.trigger_event(
+            self.PasswordChanged, timestamp=at, password_hash=password_hash, totp_step=totp_step, actor=actor
+        )
+
+    def reset_credentials(self, reason: str, *, actor: str, at: datetime | None = None) -> None:
+        self.trigger_event(self.CredentialsReset, timestamp=at, reason=reason, actor=actor)
+
     def record_training(
         self, course: str, completed_on: date, trainer: str | None, *, actor: str, at: datetime | None = None
     ) -> None:
@@ -393,6 +462,12 @@ class Account(Aggregate):
     def is_device(self) -> bool:
         return self.kind is AccountKind.DEVICE
 
+    def token_predates_revocation(self, issued_at: datetime) -> bool:
+        """True when a token issued at ``issued_at`` was issued at or before the latest access
+        revocation or credentials reset (so it stays refused even after a restore)."""
+        watermark: datetime | None = getattr(self, "tokens_invalid_before", None)
+        return watermark is not None and issued_at <= watermark
+
     @property
     def trained(self) -> bool:
         return bool(self.trainings)
@@ -419,6 +494,7 @@ __all__ = [
     "AccountKind",
     "Principal",
     "account_id_for",
+    "check_may_set_credential",
     "check_role_fits_kind",
     "parse_camera_id",
     "parse_course",
@@ -426,6 +502,7 @@ __all__ = [
     "parse_kind",
     "parse_login",
     "parse_reason",
+    "parse_required_reason",
     "parse_role",
     "parse_trainer",
     "parse_training_date",

@@ -8,6 +8,8 @@ writes, and a flood of failures cannot grow the account history that every reque
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +32,21 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+LOGIN_DIGEST_PREFIX = "hmac-sha256:"
+
+
+def login_digest(pepper: bytes, typed: str) -> str:
+    """What is recorded of a login that matches no account: a keyed HMAC-SHA256 of the text.
+
+    Such text is often a password typed into the wrong field, and events are never deleted, so
+    the text itself must not be stored. The digest still lets an auditor see that the same
+    unknown login was tried many times, and check a suspected value (with the pepper), while the
+    per-deployment secret key stops a dictionary attack on the log alone.
+    """
+    mac = hmac.new(pepper, typed.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return LOGIN_DIGEST_PREFIX + mac.hexdigest()
+
+
 class Logon(Aggregate):
     """One interactive log-on attempt."""
 
@@ -45,7 +62,8 @@ class Logon(Aggregate):
 
     @dataclass(frozen=True)
     class Attempted(Event, Aggregate.Created):
-        """``login`` as typed (clipped); ``account_id`` None when no such account exists;
+        """``login`` of the account, or :func:`login_digest` of the text typed when it matches no
+        account (``account_id`` None then);
         ``reason`` a rule code ("password.wrong", "totp.replayed", "ok"...); ``source`` the
         client address or "cli"."""
 
@@ -143,4 +161,4 @@ class AccessDenial(Aggregate):
         )
 
 
-__all__ = ["AccessDenial", "Logon", "Outcome", "clip"]
+__all__ = ["LOGIN_DIGEST_PREFIX", "AccessDenial", "Logon", "Outcome", "clip", "login_digest"]

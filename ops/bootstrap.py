@@ -138,4 +138,7 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
     app.ledger = store
     app.checkpointer = checkpointer
     app.packages_root = settings.data_dir / "packages"
+    # Keyed digests of unknown log-on names (a password typed into the login field never lands
+    # in the log as text); the key stays with the deployment's data.
+    app.audit_pepper_path = settings.data_dir / "audit-pepper"
     return Runtime(settings, app, store, checkpointer)

@@ -107,7 +107,8 @@ def add(
 
 @app.command()
 def password(login: LoginArg, db: DbOption = None) -> None:
-    """Set a person's password, read from the first line of stdin (stored only as an argon2 hash)."""
+    """Set a person's initial password, read from the first line of stdin (stored only as an
+    argon2 hash). An account that has one already needs ``reset`` first."""
     secret = _read_password()
     with _service(db) as svc:
         account = svc.find_account(login)
@@ -158,6 +159,36 @@ def restore(
         account = svc.find_account(login)
         changed = svc.restore_access(account.id, reason=reason, actor=_actor())
         console.print(f"{account.login}: access {'restored' if changed else 'was not revoked'}")
+
+
+@app.command()
+def reset(
+    login: LoginArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (required, recorded).")],
+    db: DbOption = None,
+) -> None:
+    """Clear a person's password and TOTP and end every token issued so far.
+
+    Needed before someone other than the holder may set new credentials (then ``password``
+    and ``totp``).
+    """
+    with _service(db) as svc:
+        account = svc.find_account(login)
+        svc.reset_credentials(account.id, reason=reason, actor=_actor())
+        console.print(f"{account.login}: credentials cleared and every earlier token revoked")
+
+
+@app.command()
+def totp(login: LoginArg, db: DbOption = None) -> None:
+    """Enrol a person's initial TOTP secret and print it once (after ``reset`` for a new one)."""
+    from domain.totp import provisioning_uri
+
+    with _service(db) as svc:
+        account = svc.find_account(login)
+        secret = svc.enrol_totp(account.id, actor=_actor())
+        console.print("TOTP secret and URI (shown once; add to an authenticator app):")
+        typer.echo(f"totp_secret: {secret}")
+        typer.echo(f"otpauth_uri: {provisioning_uri(secret, account.login)}")
 
 
 @app.command()

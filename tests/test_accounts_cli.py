@@ -88,3 +88,24 @@ def test_commands_exit_1_with_rule_when_input_breaks_one(settings: Settings) -> 
     assert code == 1
     code, _ = _run(settings, "grant", "nobody", "officer")
     assert code == 1
+
+
+def test_password_refused_until_reset_when_account_already_has_one(settings: Settings) -> None:
+    stdin = PASSWORD + "\n"
+    assert _run(settings, "add", "jsmith", "--role", "officer", "--password-stdin", stdin=stdin)[0] == 0
+    assert _run(settings, "password", "jsmith", stdin="another long passphrase\n")[0] == 1
+    assert _run(settings, "totp", "jsmith")[0] == 1
+    assert _run(settings, "reset", "jsmith")[0] != 0  # the reason is required
+    assert _run(settings, "reset", "jsmith", "--reason", "forgotten; identity checked")[0] == 0
+    assert _run(settings, "password", "jsmith", stdin="another long passphrase\n")[0] == 0
+    code, out = _run(settings, "totp", "jsmith")
+    assert code == 0 and "totp_secret: " in out
+    runtime = build_runtime(settings)
+    try:
+        events = [
+            runtime.app.mapper.to_domain_event(n) for n in runtime.app.recorder.select_notifications(1, 100)
+        ]
+        (reset,) = [e for e in events if isinstance(e, Account.CredentialsReset)]
+        assert reset.reason == "forgotten; identity checked" and reset.actor.startswith("cli")
+    finally:
+        runtime.close()

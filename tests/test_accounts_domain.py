@@ -12,15 +12,17 @@ from domain.account import (
     Account,
     AccountKind,
     account_id_for,
+    check_may_set_credential,
     check_role_fits_kind,
     parse_camera_id,
     parse_login,
     parse_training_date,
 )
-from domain.errors import InvalidFieldError
+from domain.errors import ConflictError, InvalidFieldError
 from domain.policy import Role
 from domain.token import Token, TokenKind, hash_token, token_id_for
 from domain.totp import decode_secret, encode_secret, hotp, matching_step, provisioning_uri, totp
+from ops.commands.authentication import FailureCounter
 
 SHA1_SECRET = b"12345678901234567890"
 SHA256_SECRET = b"12345678901234567890123456789012"
@@ -178,3 +180,40 @@ def test_service_hashes_passwords_with_argon2id_at_rfc9106_cost_when_unconfigure
     hasher = AccountCommands.password_hasher  # the other test modules swap in a cheap one
     assert hasher.type is Type.ID
     assert hasher.time_cost >= 3 and hasher.memory_cost >= 64 * 1024  # RFC 9106 low-memory profile
+
+
+def test_credential_change_refused_when_someone_else_replaces_one_already_set() -> None:
+    account_id = uuid4()
+    check_may_set_credential(account_id=account_id, actor="admin", already_set=False, what="password")
+    check_may_set_credential(account_id=account_id, actor=str(account_id), already_set=True, what="password")
+    with pytest.raises(ConflictError) as err:
+        check_may_set_credential(account_id=account_id, actor="admin", already_set=True, what="password")
+    assert err.value.rule == "credentials.already_set"
+
+
+def test_tokens_issued_up_to_the_revocation_refused_when_access_restored() -> None:
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    account = Account.enrol(
+        login="a", display_name="A", kind=AccountKind.PERSON, unit=None, camera_id=None, actor="x", at=t0
+    )
+    assert not account.token_predates_revocation(t0)
+    account.revoke_access("stolen", actor="x", at=t0 + timedelta(minutes=1))
+    account.restore_access("found", actor="x", at=t0 + timedelta(minutes=2))
+    assert account.token_predates_revocation(t0 + timedelta(minutes=1))  # at: refused
+    assert not account.token_predates_revocation(t0 + timedelta(minutes=1, microseconds=1))
+    account.reset_credentials("lost phone", actor="x", at=t0 + timedelta(minutes=3))
+    assert account.token_predates_revocation(t0 + timedelta(minutes=2))
+    assert (account.password_hash, account.totp_secret) == (None, None)
+
+
+def test_failure_counter_locks_at_the_limit_and_unlocks_when_window_passes() -> None:
+    counter = FailureCounter(limit=3, window=timedelta(minutes=15))
+    t0 = datetime(2025, 3, 1, tzinfo=UTC)
+    for i in range(3):
+        assert not counter.locked("k", t0 + timedelta(minutes=i))
+        counter.fail("k", t0 + timedelta(minutes=i))
+    assert counter.locked("k", t0 + timedelta(minutes=14))
+    assert not counter.locked("other", t0 + timedelta(minutes=14))
+    assert not counter.locked("k", t0 + timedelta(minutes=15))  # the first failure left the window
+    counter.clear("k")
+    assert not counter.locked("k", t0 + timedelta(minutes=3))

@@ -158,6 +158,16 @@ class ReasonRequest(BaseModel):
     )
 
 
+class ResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        json_schema_extra=text_rules(REASON_MAX_LENGTH),
+        description="Why the credentials are reset (required, recorded)",
+        examples=["holder lost their authenticator; identity checked in person"],
+    )
+
+
 class PasswordRequest(BaseModel):
     password: str = Field(
         min_length=PASSWORD_MIN_LENGTH,
@@ -316,7 +326,8 @@ def set_password(
     runtime: RuntimeDep,
     who: Annotated[Principal, Authorize("accounts.manage")],
 ) -> None:
-    """Stored only as an argon2 hash."""
+    """Stored only as an argon2 hash. Only while the account has no password (initial
+    enrolment, or after a credentials reset): 409 ``credentials.already_set`` otherwise."""
     runtime.app.set_password(account_id, body.password, actor=who.account_id)
 
 
@@ -324,10 +335,28 @@ def set_password(
 def enrol_totp(
     account_id: UUID, runtime: RuntimeDep, who: Annotated[Principal, Authorize("accounts.manage")]
 ) -> TotpOut:
-    """Replaces any earlier secret; the secret is shown once."""
+    """The secret is shown once. Only while the account has no TOTP secret (initial enrolment,
+    or after a credentials reset): 409 ``credentials.already_set`` otherwise."""
     secret = runtime.app.enrol_totp(account_id, actor=who.account_id)
     login = runtime.app.get_account(account_id).login
     return TotpOut(secret=secret, otpauth_uri=provisioning_uri(secret, login))
+
+
+@router.post(
+    "/v1/accounts/{account_id}/credentials/reset",
+    response_model=AccountOut,
+    summary="Reset password and TOTP",
+)
+def reset_credentials(
+    account_id: UUID,
+    body: ResetRequest,
+    runtime: RuntimeDep,
+    who: Annotated[Principal, Authorize("accounts.manage")],
+) -> AccountOut:
+    """Clears password and TOTP and ends every token of the account issued so far; recorded with
+    its reason. Only then may an administrator set new initial credentials."""
+    runtime.app.reset_credentials(account_id, reason=body.reason, actor=who.account_id)
+    return _account_out(runtime, account_id)
 
 
 @router.post(

@@ -20,6 +20,7 @@ from domain.account import (
     Account,
     AccountKind,
     account_id_for,
+    check_may_set_credential,
     check_role_fits_kind,
     parse_camera_id,
     parse_course,
@@ -27,18 +28,22 @@ from domain.account import (
     parse_kind,
     parse_login,
     parse_reason,
+    parse_required_reason,
     parse_role,
     parse_trainer,
     parse_training_date,
     parse_unit,
 )
 from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError
+from domain.logon import Outcome
 from domain.policy import Role
 from domain.totp import encode_secret
 from ops.commands.authentication import (
+    LOGIN_LOCKED,
     PASSWORD_MAX_LENGTH,
     ActorLike,
     AuthenticationCommands,
+    _LogonFailed,
     actor_name,
 )
 
@@ -145,28 +150,94 @@ class AccountCommands(AuthenticationCommands):
         cursor = notifications[-1].id if len(notifications) == limit else None
         return accounts, cursor
 
-    def set_password(self, account_id: UUID, password: str, *, actor: ActorLike = None) -> None:
-        """Set a person's password; only its argon2 hash is stored."""
-        account = self.get_account(account_id)
+    @staticmethod
+    def _refuse_device(account: Account) -> None:
         if account.is_device:
             raise ConflictError(
                 "account_id", "account.device", "devices authenticate with device tokens only"
             )
+
+    def set_password(self, account_id: UUID, password: str, *, actor: ActorLike = None) -> None:
+        """Set a person's password; only its argon2 hash is stored.
+
+        Someone other than the holder may do so only while the account has no password
+        (initial enrolment, or after :meth:`reset_credentials`): ConflictError
+        ``credentials.already_set`` otherwise.
+        """
+        account = self.get_account(account_id)
+        self._refuse_device(account)
+        who = actor_name(actor)
+        check_may_set_credential(
+            account_id=account.id, actor=who, already_set=account.password_hash is not None, what="password"
+        )
         hashed = self.password_hasher.hash(check_password(password))
-        account.set_password(hashed, actor=actor_name(actor), at=self.clock())
+        account.set_password(hashed, actor=who, at=self.clock())
         self._save_changes(account)
 
     def enrol_totp(self, account_id: UUID, *, actor: ActorLike = None) -> str:
-        """Give a person a new TOTP secret (replacing any earlier one); returns it in base32."""
+        """Give a person a TOTP secret; returns it in base32.
+
+        As with :meth:`set_password`, someone other than the holder may do so only while the
+        account has none (ConflictError ``credentials.already_set`` otherwise).
+        """
         account = self.get_account(account_id)
-        if account.is_device:
-            raise ConflictError(
-                "account_id", "account.device", "devices authenticate with device tokens only"
-            )
+        self._refuse_device(account)
+        who = actor_name(actor)
+        check_may_set_credential(
+            account_id=account.id, actor=who, already_set=account.totp_secret is not None, what="TOTP secret"
+        )
         secret = encode_secret(secrets.token_bytes(TOTP_SECRET_BYTES))
-        account.enrol_totp(secret, actor=actor_name(actor), at=self.clock())
+        account.enrol_totp(secret, actor=who, at=self.clock())
         self._save_changes(account)
         return secret
+
+    def reset_credentials(self, account_id: UUID, *, reason: str | None, actor: ActorLike = None) -> None:
+        """Clear password and TOTP and make every token issued until now fail (reason required).
+
+        Afterwards an administrator may set initial credentials again (both steps recorded).
+        """
+        why = parse_required_reason(reason)
+        account = self.get_account(account_id)
+        account.reset_credentials(why, actor=actor_name(actor), at=self.clock())
+        self._save_changes(account)
+
+    def change_own_password(
+        self,
+        account_id: UUID,
+        current_password: str,
+        totp_code: str,
+        new_password: str,
+        *,
+        source: str = "api",
+    ) -> None:
+        """The holder changes their own password, proving the current one and a TOTP code.
+
+        A wrong proof is recorded as a failed log-on attempt and counts towards the lockout (a
+        stolen token must not become a way to guess the password); the code cannot be reused.
+        """
+        new = check_password(new_password)  # before anything is recorded: 422 stores nothing
+        account = self.get_account(account_id)
+        self._refuse_device(account)
+        now = self.clock()
+        where = f"password change from {source}"
+        key = f"account:{account.id}"
+        failures = self.logon_failures
+        if failures.locked(key, now):
+            self._record_logon(account.login, account.id, Outcome.FAILURE, LOGIN_LOCKED, where, now)
+            raise AccessDeniedError(
+                "current_password", LOGIN_LOCKED, "too many failed attempts: try again later"
+            )
+        try:
+            step = self._check_credentials(account, current_password, totp_code, now)
+        except _LogonFailed as failure:
+            failures.fail(key, now)
+            self._record_logon(account.login, account.id, Outcome.FAILURE, failure.reason, where, now)
+            raise AccessDeniedError(
+                "current_password", "credentials.invalid", "the current password or one-time code is wrong"
+            ) from None
+        account.change_password(self.password_hasher.hash(new), totp_step=step, actor=str(account.id), at=now)
+        self._save_changes(account)
+        failures.clear(key)
 
     def record_training(
         self,

@@ -7,8 +7,12 @@ effect on the caller's next request. Account administration lives in ``accounts.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
+from collections import deque
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import ClassVar
 from uuid import UUID
 
@@ -20,7 +24,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.account import Account, Principal, account_id_for, parse_login, parse_reason
 from domain.errors import AuthenticationError, ConflictError, InvalidFieldError, NotFoundError
-from domain.logon import AccessDenial, Logon, Outcome
+from domain.logon import AccessDenial, Logon, Outcome, login_digest
 from domain.token import TOKEN_PREFIX, Token, TokenKind, token_id_for
 from domain.totp import decode_secret, matching_step
 from ops.commands.base import CommandsBase
@@ -32,6 +36,15 @@ TOKEN_MAX_LENGTH = 256  # longer bearer strings are not ours: refuse without has
 LOGIN_FAILED = "credentials.invalid"
 """The one rule every failed log-on answers with: the response must not tell an attacker whether
 the login exists or which factor was wrong. The recorded event keeps the precise reason."""
+
+LOGIN_LOCKED = "credentials.locked"
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+"""After LOCKOUT_FAILURES failed log-ons within LOCKOUT_WINDOW, a login is refused until the
+oldest of them leaves the window: without it a six-digit TOTP code falls to brute force (the
+password alone would then stand). CJIS 5.5.3 asks for no more than 5 invalid attempts."""
+
+AUDIT_PEPPER_BYTES = 32
 
 ActorLike = UUID | str | None
 
@@ -48,6 +61,73 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+def load_or_create_pepper(path: Path) -> bytes:
+    """The deployment's audit pepper (32 random bytes), created mode 0600 on first use.
+
+    It keys :func:`domain.logon.login_digest`; losing it only stops old digests being matched.
+    """
+    try:
+        pepper = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pepper = secrets.token_bytes(AUDIT_PEPPER_BYTES)
+        # Written aside then linked into place: another process never reads a half-written file,
+        # and if one got there first its pepper wins (os.link refuses to replace).
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pepper)
+            os.link(temporary, path)
+        except FileExistsError:
+            pepper = path.read_bytes()
+        finally:
+            temporary.unlink(missing_ok=True)
+    if len(pepper) != AUDIT_PEPPER_BYTES:
+        raise RuntimeError(f"the audit pepper file {path.name} is not {AUDIT_PEPPER_BYTES} bytes")
+    return pepper
+
+
+class FailureCounter:
+    """Failed log-ons per key (an account, or the digest of an unknown login) in a sliding window.
+
+    In memory of this process: a restart forgets it, and several API processes each count on
+    their own (so the effective limit is per process). Unknown logins are counted too, so that
+    a locked answer does not tell an attacker the login exists.
+    """
+
+    MAX_KEYS = 10_000  # unknown logins are attacker-chosen: bound the memory they can take
+
+    def __init__(self, limit: int = LOCKOUT_FAILURES, window: timedelta = LOCKOUT_WINDOW) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: datetime) -> deque[datetime]:
+        failures = self._failures.get(key, deque())
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def locked(self, key: str, now: datetime) -> bool:
+        with self._lock:
+            return len(self._recent(key, now)) >= self.limit
+
+    def fail(self, key: str, now: datetime) -> None:
+        with self._lock:
+            if key not in self._failures and len(self._failures) >= self.MAX_KEYS:
+                for stale in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[stale]
+            failures = self._recent(key, now)
+            failures.append(now)
+            self._failures[key] = failures
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 class _LogonFailed(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -62,6 +142,27 @@ class AuthenticationCommands(CommandsBase):
     """argon2id with the RFC 9106 low-memory profile (t=3, m=64 MiB, p=4): about 0.3 s a check
     here, which is the point. Tests swap in a cheap hasher; stored hashes carry their own
     parameters, so a change of profile leaves old hashes verifiable."""
+
+    audit_pepper_path: Path | None = None
+    """File of the per-deployment key of :func:`domain.logon.login_digest` (the composition root
+    sets it under the data dir). None: a random key per process, so digests of unknown logins
+    cannot be matched across restarts (fine for tests)."""
+
+    # ---- audit pepper and lockout ------------------------------------------------------------------
+
+    def _audit_pepper(self) -> bytes:
+        pepper: bytes | None = self.__dict__.get("_audit_pepper_bytes")
+        if pepper is None:
+            path = self.audit_pepper_path
+            pepper = secrets.token_bytes(AUDIT_PEPPER_BYTES) if path is None else load_or_create_pepper(path)
+            self.__dict__["_audit_pepper_bytes"] = pepper
+        return pepper
+
+    @property
+    def logon_failures(self) -> FailureCounter:
+        """This application's counter of recent failed log-ons (see :class:`FailureCounter`)."""
+        counter: FailureCounter = self.__dict__.setdefault("_logon_failures", FailureCounter())
+        return counter
 
     # ---- loading -------------------------------------------------------------------------------
 
@@ -174,15 +275,27 @@ class AuthenticationCommands(CommandsBase):
             account = self.repository.get(account_id_for(name))
         except (InvalidFieldError, AggregateNotFoundError):
             pass
+        failures = self.logon_failures
         if not isinstance(account, Account):
+            # Text matching no account is often a password typed into the wrong field, and events
+            # are never deleted: only a keyed digest of it is recorded.
+            typed = name if name is not None else (login if isinstance(login, str) else "")
+            digest = login_digest(self._audit_pepper(), typed)
+            if failures.locked(digest, now):
+                self._record_logon(digest, None, Outcome.FAILURE, LOGIN_LOCKED, source, now)
+                raise self._login_locked()
             self._burn_password_check(password)  # same work as a real check: no timing oracle
-            # A malformed login is often a password typed into the wrong field: not recorded.
-            echoed = name if name is not None else "(malformed login)"
-            self._record_logon(echoed, None, Outcome.FAILURE, "login.unknown", source, now)
+            failures.fail(digest, now)
+            self._record_logon(digest, None, Outcome.FAILURE, "login.unknown", source, now)
             raise self._login_failed()
+        key = f"account:{account.id}"
+        if failures.locked(key, now):
+            self._record_logon(account.login, account.id, Outcome.FAILURE, LOGIN_LOCKED, source, now)
+            raise self._login_locked()
         try:
             step = self._check_credentials(account, password, totp_code, now)
         except _LogonFailed as failure:
+            failures.fail(key, now)
             self._record_logon(account.login, account.id, Outcome.FAILURE, failure.reason, source, now)
             raise self._login_failed() from None
         raw, expires_at, token = self._new_interactive_token(account, actor=str(account.id), now=now)
@@ -199,11 +312,14 @@ class AuthenticationCommands(CommandsBase):
             self.save(account, token, attempt)
         except IntegrityError:
             # A concurrent log-on with the same code won the race: this one is a replay.
+            failures.fail(key, now)
             self._record_logon(account.login, account.id, Outcome.FAILURE, "totp.replayed", source, now)
             raise self._login_failed() from None
+        failures.clear(key)
         return raw, expires_at
 
     def _check_credentials(self, account: Account, password: str, totp_code: str, now: datetime) -> int:
+        """The TOTP step of a correct password + code for ``account``; raises :class:`_LogonFailed`."""
         # The password is checked (or the same work burnt) on every path, so response time does
         # not tell an attacker whether the account is a device, revoked or without a password.
         password_ok = self._password_matches(account.password_hash, password)
@@ -265,11 +381,20 @@ class AuthenticationCommands(CommandsBase):
             "login", LOGIN_FAILED, "login, password or one-time code is wrong, or the account cannot log on"
         )
 
+    @staticmethod
+    def _login_locked() -> AuthenticationError:
+        return AuthenticationError(
+            "login",
+            LOGIN_LOCKED,
+            f"too many failed log-ons: try again in at most {LOCKOUT_WINDOW.seconds // 60} minutes",
+        )
+
     def authenticate(self, token: str) -> Principal:
         """The caller presenting ``token``, with roles and training as of now.
 
         Raises :class:`AuthenticationError` with rule ``token.invalid``, ``token.expired``,
-        ``token.revoked`` or ``account.revoked``.
+        ``token.revoked`` (also for a token issued at or before the account's latest revocation
+        or credentials reset) or ``account.revoked``.
         """
         if not isinstance(token, str) or not 0 < len(token) <= TOKEN_MAX_LENGTH:
             raise AuthenticationError("authorization", "token.invalid", "the bearer token is not valid")
@@ -287,6 +412,12 @@ class AuthenticationCommands(CommandsBase):
             raise AuthenticationError("authorization", "token.invalid", "the bearer token is not valid")
         if account.access_revoked:
             raise AuthenticationError("authorization", "account.revoked", "access of this account is revoked")
+        if account.token_predates_revocation(found.created_on):
+            raise AuthenticationError(
+                "authorization",
+                "token.revoked",
+                "the account was revoked or its credentials reset after this token was issued; log on again",
+            )
         return account.principal(found.id)
 
     def record_access_denied(self, principal: Principal, *, permission: str, path: str, rule: str) -> None:
