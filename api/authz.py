@@ -82,6 +82,7 @@ PERMISSIONS: dict[str, Permission] = {
     "disclosures.report_unauthorized": _p(
         R.OFFICER, R.INVESTIGATOR, R.SUPERVISOR, R.ADMINISTRATOR, R.PRIVACY_OFFICER, R.AUDITOR
     ),
+    "disclosures.report_to_cpo": _p(R.PRIVACY_OFFICER, training=True),
     "routine.designate": _p(R.PRIVACY_OFFICER, training=True),
     # ledger: entries carry hashes, not event content
     "ledger.entries": _p(R.AUDITOR),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid5
 
@@ -31,6 +31,7 @@ from domain.values import (
     ReadId,
     parse_camera_kind,
     parse_identifier,
+    to_utc,
 )
 
 ID_NAMESPACE = UUID("4bce2081-469f-4250-986f-d9bac49e9763")
@@ -153,9 +154,7 @@ def parse_checked_at(raw: datetime | None, now: datetime) -> datetime:
     """When the check was done: ``now`` if not given, else a timezone-aware time not in the future."""
     if raw is None:
         return now
-    if raw.utcoffset() is None:
-        raise InvalidFieldError("checked_at", "checked_at.naive", "must carry a UTC offset")
-    checked_at = raw.astimezone(UTC)
+    checked_at = to_utc(raw, field="checked_at", rule="checked_at")
     if checked_at - now > CHECK_CLOCK_SKEW:
         raise InvalidFieldError("checked_at", "checked_at.future", "must not lie in the future")
     return checked_at

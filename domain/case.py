@@ -11,6 +11,7 @@ schedule), because retention is computed from the final classification once the 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,14 +34,31 @@ _NUMBER = re.compile(CASE_NUMBER_PATTERN)
 _CONTROL = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]")
 
 
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_LABEL = re.compile(r"^case(?:\s+(?:no\.?|number))?(?::\s*|\s+#?\s*)", re.IGNORECASE)
+
+
+def normalise_case_number(raw: str) -> str:
+    """The comparable spelling of a case number, used by cases and searches alike so that one
+    case cannot be named two ways (a closed case must be found however it is typed): drops
+    invisible format characters (Unicode Cf, e.g. a zero-width space), folds dash variants to
+    ``-``, collapses whitespace, drops a leading "Case"/"Case No." label, case-folds (upper).
+    Does not validate: see :func:`parse_case_number`."""
+    text = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf")
+    text = " ".join(_DASHES.sub("-", text).split())
+    text = _LABEL.sub("", text)
+    return text.casefold().upper()
+
+
 def parse_case_number(raw: object, field: str = "number") -> str:
-    if not isinstance(raw, str) or not _NUMBER.fullmatch(raw.strip()):
+    number = normalise_case_number(raw) if isinstance(raw, str) else None
+    if number is None or not _NUMBER.fullmatch(number):
         raise InvalidFieldError(
             field,
             "case.number.format",
             "must be 1 to 64 letters, digits and . _ : # - (starting with a letter or digit)",
         )
-    return raw.strip().upper()
+    return number
 
 
 def case_number_or_none(raw: str | None) -> str | None:
@@ -179,6 +197,7 @@ __all__ = [
     "Case",
     "case_id_for",
     "case_number_or_none",
+    "normalise_case_number",
     "parse_case_number",
     "parse_classification",
     "parse_title",

@@ -26,6 +26,7 @@ The rules are pure functions tests call directly; aggregates call them before tr
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,6 +37,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError, PolicyRefusedError
 from domain.policy import LEGAL_REVIEW, PolicyProfile, ProhibitedGround, Role
+from domain.values import to_utc
 
 TEXT_MAX_LENGTH = 200
 """Longest name, contact, case number or reference."""
@@ -849,11 +851,10 @@ def parse_instant(raw: object, field: str, now: datetime) -> datetime:
     """A timezone-aware instant not later than ``now`` (plus clock skew)."""
     if not isinstance(raw, datetime):
         raise InvalidFieldError(field, "datetime.type", "must be a date-time with a UTC offset")
-    if raw.utcoffset() is None:
-        raise InvalidFieldError(field, "datetime.naive", "must carry a UTC offset")
-    if raw - now > MAX_CLOCK_SKEW:
+    moment = to_utc(raw, field=field, rule="datetime")
+    if moment - now > MAX_CLOCK_SKEW:
         raise InvalidFieldError(field, "datetime.future", "must not lie in the future")
-    return raw
+    return moment
 
 
 def report_due_at(discovered_at: datetime, within: timedelta | None) -> datetime | None:
@@ -861,16 +862,25 @@ def report_due_at(discovered_at: datetime, within: timedelta | None) -> datetime
 
 
 def report_overdue(
-    discovered_at: datetime, reported_at: datetime | None, within: timedelta | None, now: datetime
+    discovered_at: datetime,
+    reported_at: datetime | None,
+    within: timedelta | None,
+    now: datetime,
+    *,
+    recorded_at: datetime | None = None,
 ) -> bool:
     """Flag a report to the Chief Privacy Officer that is late: not made by the deadline (counted
-    from discovery, "upon becoming aware") and either still missing or made after it."""
+    from discovery, "upon becoming aware") and either still missing or made after it.
+
+    ``reported_at`` is what the recorder claims; ``recorded_at`` is when the ledger learnt of it.
+    A report recorded after the deadline stays overdue whatever earlier time it claims, or the
+    24-hour rule could be met by backdating (NYPD 2026 §External Entities)."""
     due = report_due_at(discovered_at, within)
     if due is None:
         return False
     if reported_at is None:
         return now > due
-    return reported_at > due
+    return reported_at > due or (recorded_at is not None and recorded_at > due)
 
 
 class UnauthorizedDisclosure(Aggregate):
@@ -883,6 +893,7 @@ class UnauthorizedDisclosure(Aggregate):
         reported_by: UUID
         reported_by_login: str
         reported_to_cpo_at: datetime | None
+        reported_to_cpo_recorded_at: datetime | None  # when the report to the CPO was recorded
         report_within_s: float | None
 
     class Event(Aggregate.Event):
@@ -905,6 +916,10 @@ class UnauthorizedDisclosure(Aggregate):
             aggregate.reported_by = self.reported_by
             aggregate.reported_by_login = self.reported_by_login
             aggregate.reported_to_cpo_at = self.reported_to_cpo_at
+            # The event's own timestamp is the recording time the claimed time travels with.
+            aggregate.reported_to_cpo_recorded_at = (
+                None if self.reported_to_cpo_at is None else self.timestamp
+            )
             aggregate.report_within_s = self.report_within_s
 
     @dataclass(frozen=True)
@@ -915,6 +930,7 @@ class UnauthorizedDisclosure(Aggregate):
 
         def apply(self, aggregate: UnauthorizedDisclosure) -> None:
             aggregate.reported_to_cpo_at = self.reported_at
+            aggregate.reported_to_cpo_recorded_at = self.timestamp
 
     @classmethod
     def report(
@@ -973,7 +989,24 @@ class UnauthorizedDisclosure(Aggregate):
         return report_due_at(self.discovered_at, self.within)
 
     def overdue(self, now: datetime) -> bool:
-        return report_overdue(self.discovered_at, self.reported_to_cpo_at, self.within, now)
+        return report_overdue(
+            self.discovered_at,
+            self.reported_to_cpo_at,
+            self.within,
+            now,
+            recorded_at=self.reported_to_cpo_recorded_at,
+        )
+
+
+def check_may_record_report_to_cpo(roles: Iterable[Role]) -> None:
+    """Only the privacy officer records that the Chief Privacy Officer was told: the person who
+    reports an unauthorized disclosure cannot also certify that it reached the CPO in time."""
+    if Role.PRIVACY_OFFICER not in set(roles):
+        raise AccessDeniedError(
+            "role",
+            "unauthorized.report_to_cpo.role",
+            "only the privacy officer records the report to the Chief Privacy Officer",
+        )
 
 
 def check_report_after_discovery(

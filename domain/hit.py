@@ -6,7 +6,8 @@ Life of a hit (TCSO C.2-C.3, IACP C.4-C.5, NYS MPTC C.2):
    (``Hit.Raised``): which read, which hotlist entry, exact or possible match and why.
 2. :meth:`Hit.verify` - an officer checks the plate characters and the state of registration
    against the captured image before acting (``Hit.Verified``). May happen more than once (a
-   second officer, a better look); the latest verification is the one that counts.
+   second officer, a better look); the latest verification is the one that counts, and an
+   officer confirms only on a passing verification of their own (TCSO C.2, IACP C.4).
 3. :meth:`Hit.disposition` - what came of it (``Hit.Dispositioned``), exactly once.
 
 The decisions are pure functions (:func:`check_verification_allowed`,
@@ -173,6 +174,7 @@ def check_disposition_allowed(
     dispositioned: bool,
     last_verification: Verification | None,
     verification_required: bool,
+    own_verification: Verification | None = None,
 ) -> None:
     """Decide whether ``outcome`` may be recorded now; raise the broken rule otherwise.
 
@@ -180,7 +182,10 @@ def check_disposition_allowed(
     - "other" needs notes saying what happened.
     - "confirmed" needs, where the policy requires verification, that the latest verification
       found both the plate characters and the state matching (TCSO C.2, IACP C.4.a, NYS MPTC
-      C.2): an officer may not confirm a hit nobody checked against the image.
+      C.2): an officer may not confirm a hit nobody checked against the image;
+    - and that the confirming officer's own latest verification (``own_verification``) passed:
+      the officer acting on the hit is the one who checks it (TCSO C.2, IACP C.4), so one
+      officer cannot confirm on the strength of another's look at the image.
     """
     if dispositioned:
         raise ConflictError(
@@ -211,6 +216,13 @@ def check_disposition_allowed(
                 "hit.verification_failed",
                 "the latest verification found a mismatch (" + ", ".join(failed) + "); a hit can be "
                 "confirmed only when both the plate characters and the state match",
+            )
+        if own_verification is None or not own_verification.passed:
+            raise PolicyRefusedError(
+                "outcome",
+                "hit.verification_not_own",
+                "verify the plate characters and state against the captured image yourself before "
+                "confirming; another officer's verification does not count (TCSO C.2, IACP C.4)",
             )
 
 
@@ -378,6 +390,7 @@ class Hit(Aggregate):
             dispositioned=self.dispositioned,
             last_verification=self.last_verification,
             verification_required=verification_required,
+            own_verification=self.last_verification_by(officer.account_id),
         )
         self.trigger_event(
             self.Dispositioned,
@@ -400,6 +413,10 @@ class Hit(Aggregate):
     @property
     def last_verification(self) -> Verification | None:
         return self.verifications[-1] if self.verifications else None
+
+    def last_verification_by(self, officer_id: UUID) -> Verification | None:
+        """The latest verification the officer ``officer_id`` made, if any."""
+        return next((v for v in reversed(self.verifications) if v.officer_id == officer_id), None)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,6 +22,7 @@ from domain.values import (
     StateCode,
     parse_optional_text,
     parse_text,
+    to_utc,
 )
 
 NAME_MAX_LENGTH = 100
@@ -89,9 +90,7 @@ def parse_aware_time(raw: object, field: str) -> datetime:
     """A timezone-aware date-time, returned in UTC."""
     if not isinstance(raw, datetime):
         raise InvalidFieldError(field, f"{field}.type", "must be a date-time with a UTC offset")
-    if raw.utcoffset() is None:
-        raise InvalidFieldError(field, f"{field}.naive", "must carry a UTC offset; local times are ambiguous")
-    return raw.astimezone(UTC)
+    return to_utc(raw, field=field, rule=field)
 
 
 def iso(moment: datetime | None) -> str | None:

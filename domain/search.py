@@ -21,15 +21,16 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
+from domain.case import case_number_or_none
 from domain.errors import AccessDeniedError, DomainError, InvalidFieldError, PolicyRefusedError
 from domain.policy import PolicyProfile, Role
-from domain.values import parse_plate, parse_state
+from domain.values import parse_plate, parse_state, to_utc
 
 # --------------------------------------------------------------------------------------------
 # Limits and rules
@@ -215,9 +216,7 @@ def _aware(raw: object, field: str) -> datetime | None:
             raise InvalidFieldError(field, "criteria.time.format", "must be an ISO 8601 date-time") from None
     if not isinstance(raw, datetime):
         raise InvalidFieldError(field, "criteria.time.format", "must be an ISO 8601 date-time")
-    if raw.utcoffset() is None:
-        raise InvalidFieldError(field, "criteria.time.naive", "must carry a UTC offset")
-    return raw.astimezone(UTC)
+    return to_utc(raw, field=field, rule="criteria.time")
 
 
 def is_complete_plate(criteria: Mapping[str, Any]) -> bool:
@@ -432,6 +431,17 @@ def decide_search(
                 clause_ref,
                 f"a case or incident number is required for a '{purpose.code}' search under {policy.name}",
             )
+        # A number that cannot be a case number cannot be checked against closed cases, so a
+        # misspelling would otherwise let a search run under a closed case.
+        if case_number_or_none(search.case_number) is None:
+            return Refusal(
+                "invalid",
+                "case_number",
+                "search.case_number.format",
+                clause_ref,
+                "must be a case or incident number: 1 to 64 letters, digits and . _ : # - "
+                "(spaces, dash variants, invisible characters and a 'Case' label are normalised)",
+            )
         refs.append({"check": "case_number.given", "ref": clause_ref})
 
     if policy.search_requires_reason.value:
@@ -463,6 +473,16 @@ def decide_search(
                 "search.left_jurisdiction_reason.required",
                 purpose.clause.ref,
                 "an external repository lookup needs the reason to believe the vehicle left the jurisdiction",
+            )
+        # The same sufficiency as the search reason: one character is no articulated reason.
+        if not is_sufficient_reason(search.left_jurisdiction_reason):
+            return Refusal(
+                "invalid",
+                "left_jurisdiction_reason",
+                "search.left_jurisdiction_reason.insufficient",
+                purpose.clause.ref,
+                f"the reason to believe the vehicle left the jurisdiction must articulate it: at least "
+                f"{REASON_MIN_WORDS} words and {REASON_MIN_LENGTH} characters",
             )
         refs.append({"check": "left_jurisdiction_reason.given", "ref": purpose.clause.ref})
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NewType
 from uuid import UUID
@@ -381,3 +382,34 @@ class ImageRef:
 
     def __str__(self) -> str:
         return self.sha256
+
+
+# --------------------------------------------------------------------------------------------
+# Instants
+# --------------------------------------------------------------------------------------------
+
+INSTANT_MARGIN = timedelta(days=2)
+"""Instants must lie this far inside datetime's range, so that converting them to UTC and the
+day-sized arithmetic done on them later (end of day, retention, deadlines) cannot overflow."""
+
+EARLIEST_INSTANT = datetime.min.replace(tzinfo=UTC) + INSTANT_MARGIN
+LATEST_INSTANT = datetime.max.replace(tzinfo=UTC) - INSTANT_MARGIN
+
+
+def to_utc(value: datetime, *, field: str, rule: str) -> datetime:
+    """``value`` in UTC; refuses a naive time (``{rule}.naive``) or one near the ends of the
+    calendar (``{rule}.range``) instead of letting an OverflowError surface as a 500."""
+    offset = value.utcoffset()
+    if offset is None:
+        raise InvalidFieldError(field, f"{rule}.naive", "must carry a UTC offset; local times are ambiguous")
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not EARLIEST_INSTANT <= moment <= LATEST_INSTANT:
+        raise InvalidFieldError(
+            field,
+            f"{rule}.range",
+            f"must lie between {EARLIEST_INSTANT.date().isoformat()} and {LATEST_INSTANT.date().isoformat()}",
+        )
+    return moment

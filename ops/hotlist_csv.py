@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from domain.errors import InvalidFieldError
 from domain.hotlist_entries import HotlistRow, parse_case_number, parse_reason
-from domain.values import parse_plate, parse_state
+from domain.values import LATEST_INSTANT, parse_plate, parse_state, to_utc
 
 T = TypeVar("T")
 
@@ -147,7 +147,7 @@ def parse_csv_date(raw: str, field: str, *, end_of_day: bool) -> datetime | None
                     "date.naive",
                     f"'{text}' has a time but no UTC offset; give a date only or add an offset (e.g. Z)",
                 )
-            return moment.astimezone(UTC)
+            return to_utc(moment, field=field, rule="date")
     except ValueError as exc:
         if isinstance(exc, InvalidFieldError):
             raise
@@ -156,7 +156,11 @@ def parse_csv_date(raw: str, field: str, *, end_of_day: bool) -> datetime | None
             "date.format",
             f"'{text}' is not a date; use YYYY-MM-DD, M/D/YYYY or an ISO date-time with offset",
         ) from None
-    start = datetime.combine(day, time(), UTC)
+    if end_of_day and day >= LATEST_INSTANT.date():
+        # Agency exports write "never expires" as the last representable date (9999-12-31);
+        # read it as no expiry rather than computing an end of day past the calendar.
+        return None
+    start = to_utc(datetime.combine(day, time(), UTC), field=field, rule="date")
     return start + timedelta(days=1) if end_of_day else start
 
 

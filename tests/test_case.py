@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from domain.case import Case, case_id_for
+from domain.case import Case, case_id_for, normalise_case_number, parse_case_number
 from domain.errors import ConflictError, InvalidFieldError, NotFoundError
 from domain.policy import Role
 from ops.bootstrap import Runtime
@@ -83,3 +83,31 @@ def test_cases_api_opens_attaches_closes_and_reads(runtime: Runtime) -> None:
     assert (late.status_code, late.json()["code"]) == (409, "case.closed")
     bad = client.post("/v1/cases", json={**body, "number": "25-8", "classification": "x"}, headers=inv)
     assert (bad.status_code, bad.json()["code"]) == (422, "case.classification.unknown")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "2026-004512",
+        "2026-004512\u200b",
+        "\ufeff2026-004512",
+        "Case 2026-004512",
+        "case no. 2026-004512",
+        "2026\u2013004512",
+        "2026\u2212004512",
+        "  2026-004512  ",
+        "2026-004512".lower(),
+    ],
+)
+def test_parse_case_number_normalises_when_invisible_dash_label_or_case_differ(
+    spelling: str,
+) -> None:
+    assert normalise_case_number(spelling) == "2026-004512"
+    assert parse_case_number(spelling) == "2026-004512"
+
+
+def test_parse_case_number_refuses_when_number_has_inner_space() -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        parse_case_number("2026 004512")
+    assert caught.value.rule == "case.number.format"
+    assert parse_case_number("CASE#12") == "CASE#12"  # a label needs a space or colon after it

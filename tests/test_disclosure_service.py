@@ -175,7 +175,7 @@ def test_unauthorized_disclosure_flagged_overdue_when_not_reported_within_24_hou
         assert still.overdue(clock.now)  # reported, but after the 24 hours
         on_time = runtime.app.report_unauthorized_disclosure(
             ReportUnauthorizedDisclosure("misdirected fax", clock.now, clock.now, clock.now),
-            by=person(Role.OFFICER),
+            by=person(Role.PRIVACY_OFFICER),
         )
         clock.advance(timedelta(days=3))
         assert not runtime.app.list_unauthorized_disclosures()[0].overdue(clock.now)

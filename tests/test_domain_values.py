@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -25,6 +26,7 @@ from domain.values import (
     parse_camera_kind,
     parse_identifier,
     parse_plate,
+    to_utc,
 )
 
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -273,3 +275,26 @@ def test_image_ref_keeps_digest_when_lowercase_sha256_hex():
 @pytest.mark.parametrize("raw", [SHA.upper(), SHA[:-1], SHA + "0", "g" * 64, "", None, b"0" * 64])
 def test_image_ref_rejects_when_not_lowercase_sha256_hex(raw):
     assert rule_of(lambda: ImageRef(raw)) == ("image", "image.format")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T00:00:00Z",
+    ],
+)
+def test_to_utc_refuses_instant_when_near_the_ends_of_the_calendar(raw: str) -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        to_utc(datetime.fromisoformat(raw), field="expires_at", rule="expires_at")
+    assert (caught.value.field, caught.value.rule) == ("expires_at", "expires_at.range")
+
+
+def test_to_utc_refuses_naive_time_and_converts_aware_time_to_utc() -> None:
+    with pytest.raises(InvalidFieldError) as caught:
+        to_utc(datetime(2026, 1, 1), field="checked_at", rule="checked_at")
+    assert caught.value.rule == "checked_at.naive"
+    moment = to_utc(datetime.fromisoformat("2026-01-01T00:00:00+01:00"), field="f", rule="f")
+    assert moment == datetime(2025, 12, 31, 23, tzinfo=UTC) and moment.tzinfo is UTC

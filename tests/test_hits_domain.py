@@ -200,6 +200,7 @@ def test_check_disposition_allowed_accepts_non_confirmed_outcomes_when_unverifie
         dispositioned=False,
         last_verification=_verification(True, True),
         verification_required=True,
+        own_verification=_verification(True, True),
     )
 
 
@@ -215,3 +216,15 @@ def test_replayed_hit_equals_live_hit_when_events_are_reapplied() -> None:
     assert copy.verifications == hit.verifications
     assert copy.disposition_record == hit.disposition_record
     assert copy.version == hit.version == 3
+
+
+def test_disposition_refuses_confirmed_when_only_another_officer_verified() -> None:
+    hit = _hit()
+    hit.verify(OFFICER, plate_characters_match=True, state_matches=True, notes="ok", now=NOW)
+    other = Officer(uuid4(), "officer.smith")
+    with pytest.raises(PolicyRefusedError) as caught:
+        hit.disposition(other, outcome="confirmed", notes="", now=NOW, verification_required=True)
+    assert caught.value.rule == "hit.verification_not_own"
+    hit.verify(other, plate_characters_match=True, state_matches=True, notes="my look", now=NOW)
+    hit.disposition(other, outcome="confirmed", notes="", now=NOW, verification_required=True)
+    assert hit.disposition_record is not None and hit.disposition_record.officer_id == other.account_id

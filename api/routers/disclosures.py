@@ -326,7 +326,8 @@ class DisseminationLog(BaseModel):
 class UnauthorizedIn(BaseModel):
     """An unauthorized disclosure. Times carry a UTC offset and do not lie in the future;
     ``discovered_at`` >= ``occurred_at``; ``reported_to_cpo_at`` (when already reported to the Chief
-    Privacy Officer) >= ``discovered_at`` (422 otherwise)."""
+    Privacy Officer) >= ``discovered_at`` (422 otherwise); only a privacy officer may give
+    ``reported_to_cpo_at`` (403)."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -366,6 +367,7 @@ class UnauthorizedOut(BaseModel):
     reported_by: UUID
     reported_by_login: str
     reported_to_cpo_at: datetime | None
+    reported_to_cpo_recorded_at: datetime | None  # when the ledger learnt of the report
     report_due_at: datetime | None
     overdue: bool
 
@@ -379,6 +381,7 @@ class UnauthorizedOut(BaseModel):
             reported_by=r.reported_by,
             reported_by_login=r.reported_by_login,
             reported_to_cpo_at=r.reported_to_cpo_at,
+            reported_to_cpo_recorded_at=r.reported_to_cpo_recorded_at,
             report_due_at=r.due_at,
             overdue=r.overdue(now),
         )
@@ -541,11 +544,13 @@ def list_unauthorized(
 @router.post("/unauthorized/{report_id}/reported", summary="Record the report to the Chief Privacy Officer")
 def record_reported_to_cpo(
     runtime: RuntimeDep,
-    who: Annotated[Principal, Authorize("disclosures.report_unauthorized")],
+    who: Annotated[Principal, Authorize("disclosures.report_to_cpo")],
     report_id: UUID,
     body: ReportedToCpoIn,
 ) -> UnauthorizedOut:
-    """Once per report (409 after that); ``reported_at`` not before discovery nor in the future (422)."""
+    """Privacy officer only (403). Once per report (409 after that); ``reported_at`` not before
+    discovery nor in the future (422). The recording time is kept with the claimed time: a report
+    recorded after the deadline stays ``overdue`` whatever ``reported_at`` says."""
     report = runtime.app.record_unauthorized_report_to_cpo(report_id, reported_at=body.reported_at, by=who)
     return UnauthorizedOut.of(report, runtime.app.clock())
 

@@ -213,6 +213,7 @@ def disposition_hit(
 ) -> HitOut:
     """IACP C.5: every hit gets a disposition, once (409 after that). "confirmed" is refused
     (403) unless the latest verification found both characters and state matching, where the
-    policy requires verification; "other" needs notes (422)."""
+    policy requires verification; "other" needs notes (422). The confirming officer must have
+    verified the hit themselves (403 ``hit.verification_not_own``; TCSO C.2, IACP C.4)."""
     hit = runtime.app.disposition_hit(hit_id, outcome=body.outcome, notes=body.notes, officer=who)
     return HitOut.of(hit)

@@ -32,6 +32,7 @@ from domain.disclosure import (
     RoutineDesignation,
     UnauthorizedDisclosure,
     check_designation_usable,
+    check_may_record_report_to_cpo,
     prohibited_ground,
     validate_request,
 )
@@ -180,6 +181,11 @@ class DisclosureCommands(CommandsBase):
         from ledger.package import PackageRecord, locate_entries, write_package
 
         disclosure = self.get_disclosure(disclosure_id)
+        if disclosure.routine_designation_id is not None:
+            # A designation withdrawn after approval no longer covers the release (nothing is
+            # released on a basis that was found wanting).
+            designation = self._find(RoutineDesignation, disclosure.routine_designation_id)
+            check_designation_usable(designation, disclosure.routine_designation_id, disclosure.purpose)
         released = disclosure.check_release(None if read_ids is None else [str(r) for r in read_ids])
         final = out if out is not None else self.package_dir(disclosure_id)
         if final.exists() and any(final.iterdir()):
@@ -350,6 +356,8 @@ class DisclosureCommands(CommandsBase):
     def report_unauthorized_disclosure(
         self, cmd: ReportUnauthorizedDisclosure, *, by: Principal
     ) -> UnauthorizedDisclosure:
+        if cmd.reported_to_cpo_at is not None:
+            check_may_record_report_to_cpo(by.roles)
         report = UnauthorizedDisclosure.report(
             cmd, self.policy, by=by.account_id, by_login=by.login, now=self.clock()
         )
@@ -359,6 +367,7 @@ class DisclosureCommands(CommandsBase):
     def record_unauthorized_report_to_cpo(
         self, report_id: UUID, *, reported_at: datetime, by: Principal
     ) -> UnauthorizedDisclosure:
+        check_may_record_report_to_cpo(by.roles)
         report = self._find(UnauthorizedDisclosure, report_id)
         if report is None:
             raise NotFoundError(
