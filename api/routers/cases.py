@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.schemas_common import copied
 from domain.account import Principal
 from domain.case import CASE_NUMBER_PATTERN, MAX_ATTACH, TITLE_MAX_LENGTH
 from domain.hotlist_entries import TEXT_PATTERN
@@ -110,19 +111,7 @@ class CaseOut(BaseModel):
 
     @classmethod
     def of(cls, v: CaseView) -> CaseOut:
-        return cls(
-            case_id=v.case_id,
-            number=v.number,
-            classification=v.classification,
-            title=v.title,
-            opened_by=v.opened_by,
-            opened_at=v.opened_at,
-            read_ids=v.read_ids,
-            closed=v.closed,
-            final_classification=v.final_classification,
-            closed_by=v.closed_by,
-            closed_at=v.closed_at,
-        )
+        return copied(cls, v)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseOut, summary="Open a case")

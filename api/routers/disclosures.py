@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.schemas_common import copied
 from domain.account import Principal
+from domain.copying import copied_record
 from domain.disclosure import (
     MAX_SCOPE,
     STATEMENT_MAX_LENGTH,
@@ -149,7 +151,7 @@ class DecisionOut(BaseModel):
     def of(cls, d: Decision | None) -> DecisionOut | None:
         if d is None:
             return None
-        return cls(by=d.by, by_login=d.by_login, role=d.role, reference=d.reference, at=d.at, reason=d.reason)
+        return copied(cls, d)
 
 
 class ReleaseOut(BaseModel):
@@ -232,41 +234,18 @@ class DisclosureOut(BaseModel):
     @classmethod
     def of(cls, d: Disclosure) -> DisclosureOut:
         r = d.release
-        return cls(
-            id=d.id,
+        return copied(
+            cls,
+            d,
             status=d.status.value,
             kind=d.kind.value,
             approver_role=d.approver_role.value,
-            requesting_agency=d.requesting_agency,
-            requesting_person=d.requesting_person,
-            contact=d.contact,
-            purpose=d.purpose,
-            legal_basis=d.legal_basis,
-            case_number=d.case_number,
-            out_of_state=d.out_of_state,
-            public_records=d.public_records,
-            statement_of_need=d.statement_of_need,
-            written_request_reference=d.written_request_reference,
-            routine_designation_id=d.routine_designation_id,
             requested_scope=list(d.requested_scope),
             approved_scope=list(d.approved_scope),
-            requested_by=d.requested_by,
-            requested_by_login=d.requested_by_login,
-            requested_at=d.requested_at,
-            refusal=d.refusal,
             approval=DecisionOut.of(d.approval),
             denial=DecisionOut.of(d.denial),
             revocation=DecisionOut.of(d.revocation),
-            release=None
-            if r is None
-            else ReleaseOut(
-                by=r.by,
-                by_login=r.by_login,
-                package_sha256=r.package_sha256,
-                read_ids=list(r.read_ids),
-                checkpoint_size=r.checkpoint_size,
-                at=r.at,
-            ),
+            release=None if r is None else copied(ReleaseOut, r, read_ids=list(r.read_ids)),
         )
 
 
@@ -302,21 +281,7 @@ class DisseminationEntryOut(BaseModel):
 
     @classmethod
     def of(cls, e: DisseminationEntry) -> DisseminationEntryOut:
-        return cls(
-            disclosure_id=e.disclosure_id,
-            released_at=e.released_at,
-            requesting_agency=e.requesting_agency,
-            requesting_person=e.requesting_person,
-            purpose=e.purpose,
-            legal_basis=e.legal_basis,
-            case_number=e.case_number,
-            kind=e.kind,
-            read_ids=list(e.read_ids),
-            package_sha256=e.package_sha256,
-            released_by=e.released_by,
-            approved_by=e.approved_by,
-            approval_reference=e.approval_reference,
-        )
+        return copied(cls, e, read_ids=list(e.read_ids))
 
 
 class DisseminationLog(BaseModel):
@@ -373,18 +338,7 @@ class UnauthorizedOut(BaseModel):
 
     @classmethod
     def of(cls, r: UnauthorizedDisclosure, now: datetime) -> UnauthorizedOut:
-        return cls(
-            id=r.id,
-            what=r.what,
-            occurred_at=r.occurred_at,
-            discovered_at=r.discovered_at,
-            reported_by=r.reported_by,
-            reported_by_login=r.reported_by_login,
-            reported_to_cpo_at=r.reported_to_cpo_at,
-            reported_to_cpo_recorded_at=r.reported_to_cpo_recorded_at,
-            report_due_at=r.due_at,
-            overdue=r.overdue(now),
-        )
+        return copied(cls, r, report_due_at=r.due_at, overdue=r.overdue(now))
 
 
 class UnauthorizedList(BaseModel):
@@ -435,17 +389,7 @@ class DesignationOut(BaseModel):
 
     @classmethod
     def of(cls, d: RoutineDesignation) -> DesignationOut:
-        return cls(
-            id=d.id,
-            purpose=d.purpose,
-            recipient_class=d.recipient_class,
-            description=d.description,
-            reference=d.reference,
-            designated_by=d.designated_by,
-            designated_by_login=d.designated_by_login,
-            designated_at=d.created_on,
-            active=d.active,
-        )
+        return copied(cls, d, designated_at=d.created_on)
 
 
 class DesignationList(BaseModel):
@@ -461,18 +405,10 @@ def request_disclosure(
     who: Annotated[Principal, Authorize("disclosures.request")],
     body: DisclosureRequestIn,
 ) -> DisclosureOut:
-    cmd = RequestDisclosure(
-        requesting_agency=body.requesting_agency,
-        requesting_person=body.requesting_person,
-        contact=body.contact,
-        purpose=body.purpose,
-        legal_basis=body.legal_basis,
+    cmd = copied_record(
+        RequestDisclosure,
+        body,
         scope=tuple(str(s) for s in body.scope),
-        case_number=body.case_number,
-        out_of_state=body.out_of_state,
-        public_records=body.public_records,
-        statement_of_need=body.statement_of_need,
-        written_request_reference=body.written_request_reference,
         routine_designation_id=None
         if body.routine_designation_id is None
         else str(body.routine_designation_id),

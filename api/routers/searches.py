@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.authz import PERMISSIONS
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.schemas_common import copied
 from domain.account import Principal
+from domain.copying import copied_record
 from domain.errors import AccessDeniedError
 from domain.hotlist_entries import OPTIONAL_TEXT_PATTERN
 from domain.search import (
@@ -145,18 +147,7 @@ class ReadOut(BaseModel):
 
     @classmethod
     def of(cls, r: ReadResult) -> ReadOut:
-        return cls(
-            read_id=r.read_id,
-            plate=r.plate,
-            state=r.state,
-            camera_id=r.camera_id,
-            camera_kind=r.camera_kind,
-            patrol_vehicle=r.patrol_vehicle,
-            latitude=r.latitude,
-            longitude=r.longitude,
-            captured_at=r.captured_at,
-            confidence=r.confidence,
-        )
+        return copied(cls, r)
 
 
 class SearchRunOut(BaseModel):
@@ -235,25 +226,10 @@ class SearchRecordOut(BaseModel):
 
     @classmethod
     def of(cls, r: SearchRecord) -> SearchRecordOut:
-        return cls(
-            search_id=r.search_id,
-            account_id=r.account_id,
-            login=r.login,
-            roles=r.roles,
-            search_type=r.search_type,
-            criteria=r.criteria,
-            purpose=r.purpose,
-            grounds=r.grounds,
-            reason=r.reason,
-            case_number=r.case_number,
-            left_jurisdiction_reason=r.left_jurisdiction_reason,
-            profile=r.profile,
+        return copied(
+            cls,
+            r,
             clause_refs=[ClauseRefOut(**c) for c in r.clause_refs],
-            requested_at=r.requested_at,
-            status=r.status,
-            result_count=r.result_count,
-            result_digest=r.result_digest,
-            executed_at=r.executed_at,
             refusal=None if r.refusal is None else RefusalOut(**r.refusal),
         )
 
@@ -271,18 +247,7 @@ class QueryLogOut(BaseModel):
 def run_search(
     runtime: RuntimeDep, who: Annotated[Principal, Authorize("searches.run")], body: SearchCreate
 ) -> SearchRunOut:
-    result = runtime.app.run_search(
-        who,
-        RunSearch(
-            search_type=body.search_type,
-            criteria=body.criteria,
-            purpose=body.purpose,
-            reason=body.reason,
-            case_number=body.case_number,
-            grounds=tuple(body.grounds),
-            left_jurisdiction_reason=body.left_jurisdiction_reason,
-        ),
-    )
+    result = runtime.app.run_search(who, copied_record(RunSearch, body, grounds=tuple(body.grounds)))
     return SearchRunOut(
         search_id=result.search_id, count=result.count, results=[ReadOut.of(r) for r in result.results]
     )

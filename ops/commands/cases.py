@@ -23,6 +23,7 @@ from domain.case import (
     parse_classification,
     parse_title,
 )
+from domain.copying import copied_record
 from domain.errors import ConflictError, InvalidFieldError, NotFoundError
 from domain.read import Read
 from ops.commands.base import CommandsBase
@@ -47,19 +48,7 @@ class CaseView:
 
     @classmethod
     def of(cls, case: Case) -> CaseView:
-        return cls(
-            case_id=case.id,
-            number=case.number,
-            classification=case.classification,
-            title=case.title,
-            opened_by=case.opened_by,
-            opened_at=case.opened_at,
-            read_ids=list(case.read_ids),
-            closed=case.closed,
-            final_classification=case.final_classification,
-            closed_by=case.closed_by,
-            closed_at=case.closed_at,
-        )
+        return copied_record(cls, case, case_id=case.id, read_ids=list(case.read_ids))
 
 
 class CaseCommands(CommandsBase):

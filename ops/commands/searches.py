@@ -23,6 +23,7 @@ from eventsourcing.utils import get_topic
 
 from domain.account import Account, Principal
 from domain.case import Case, case_id_for, case_number_or_none
+from domain.copying import copied_record
 from domain.errors import InvalidFieldError, NotFoundError
 from domain.search import (
     ParsedSearch,
@@ -77,25 +78,14 @@ class SearchRecord:
 
     @classmethod
     def of(cls, search: Search) -> SearchRecord:
-        return cls(
+        return copied_record(
+            cls,
+            search,
             search_id=search.id,
-            account_id=search.account_id,
-            login=search.login,
             roles=list(search.roles),
-            search_type=search.search_type,
             criteria=dict(search.criteria),
-            purpose=search.purpose,
             grounds=list(search.grounds),
-            reason=search.reason,
-            case_number=search.case_number,
-            left_jurisdiction_reason=search.left_jurisdiction_reason,
-            profile=search.profile,
             clause_refs=[dict(r) for r in search.clause_refs],
-            requested_at=search.requested_at,
-            status=search.status,
-            result_count=search.result_count,
-            result_digest=search.result_digest,
-            executed_at=search.executed_at,
             refusal=None if search.refusal is None else dict(search.refusal),
         )
 
