@@ -449,7 +449,7 @@ def verify_package(path: str | os.PathLike[str], *, vkey: str | None = None) -> 
     Checks the checkpoint's signature (with the package's ``vkey``, which must equal ``vkey`` when
     given) and, for every record: its state bytes hash to its entry's ``state_sha256``, the entry
     names the read as its originator and sits at the stated index, and the inclusion proof leads
-    from the entry to the checkpoint's root. Then every file against the manifest's digests.
+    to the checkpoint's root from that entry. Then every file against the manifest's digests.
     Raises :class:`PackageVerificationError` naming the record (``.record``) at fault.
     """
     package = Path(path)
