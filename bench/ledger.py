@@ -33,6 +33,7 @@ from ledger.verify import verify_consistency, verify_inclusion
 from ledger.verify._bundle import verify_bundle
 from ops.bootstrap import build_runtime, persistence_env
 from ops.demo import SyntheticCity, camera_registrations
+from ops.keys import open_keystore
 from ops.pgcluster import ThrowawayCluster
 from ops.service import AlprLedger
 from ops.settings import Settings
@@ -98,8 +99,14 @@ def ingest_reads(url: str, data_dir: Path, reads: int, *, chained: bool = True) 
     else:
         env = persistence_env(url, create_table=True)
         del env["APPLICATION_RECORDER_TOPIC"]
-        app = AlprLedger(env=env)
-        close = app.close
+        # Sealed like the chained service, so the ratio isolates the ledger's cost.
+        keystore = open_keystore(Settings(database_url=url, data_dir=data_dir))
+        app = AlprLedger(env=env, keystore=keystore)
+
+        def close() -> None:
+            app.close()
+            keystore.close()
+
     city = SyntheticCity(seed=11, start=datetime.now(UTC) - timedelta(days=3))
     app.register_cameras(camera_registrations(city), by="bench", existing_ok=True)
     batches: list[list[RecordRead]] = []  # generated up front: we time the service, not the city

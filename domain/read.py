@@ -33,6 +33,7 @@ from domain.values import (
     ReadId,
     StateCode,
     VehicleCharacteristics,
+    is_purged,
     parse_camera_kind,
     parse_identifier,
 )
@@ -277,8 +278,10 @@ class Read(Aggregate):
             aggregate.capture_id = None if self.capture_id is None else CaptureId(self.capture_id)
             aggregate.plate_image = self.plate_image
             aggregate.vehicle_image = self.vehicle_image
-            # A copy, so changing the aggregate can never change the recorded event.
-            aggregate.vehicle = None if self.vehicle is None else dict(self.vehicle)
+            # A copy, so changing the aggregate can never change the recorded event. A purged
+            # record's sealed fields all read as PURGED (ledger.sealing): kept as they are.
+            vehicle: Any = self.vehicle
+            aggregate.vehicle = vehicle if vehicle is None or is_purged(vehicle) else dict(vehicle)
 
     @classmethod
     def capture(
@@ -336,6 +339,11 @@ class Read(Aggregate):
         event.apply(read)
         read._pending_events.append(event)
         return read
+
+    @property
+    def purged(self) -> bool:
+        """True when the read's data key was destroyed: its personal fields read as PURGED."""
+        return is_purged(self.plate)
 
     @property
     def location(self) -> Coordinates:

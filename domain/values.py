@@ -17,6 +17,7 @@ from typing import NewType
 from uuid import UUID
 
 from domain.errors import InvalidFieldError
+from ledger.sealing import PURGED
 
 # Distinct id types. Ids of records are random (uuid4), never derived from a plate: the plate
 # space is small enough to brute-force an unkeyed hash once the data key has been destroyed.
@@ -413,3 +414,9 @@ def to_utc(value: datetime, *, field: str, rule: str) -> datetime:
             f"must lie between {EARLIEST_INSTANT.date().isoformat()} and {LATEST_INSTANT.date().isoformat()}",
         )
     return moment
+
+
+def is_purged(value: object) -> bool:
+    """True for the marker the persistence layer puts where a shredded record's personal field was
+    (``ledger.sealing.PURGED``): the data key is destroyed, the value is gone for good."""
+    return value is PURGED

@@ -1,16 +1,19 @@
-"""The blob store: image bytes kept by the SHA-256 of their content, beside (never inside) the events.
+"""The blob store: image bytes beside (never inside) the events, each sealed under its read's data key.
 
-Layout: ``<root>/<first two hex chars>/<64 hex chars>``, so no directory grows past 1/256 of the
-store. A blob is written to a temporary file in its final directory, flushed to disk and renamed
-into place, so a reader sees the whole blob or none of it, and a crash leaves at most a stray
-``.tmp-*`` file. Content addressing makes ``put`` idempotent and lets two reads share one image.
+Layout: ``<root>/<2 hex of record id>/<record id>/<SHA-256 of the image>``. A blob belongs to one
+record: its bytes are AES-256-GCM under that record's data key (the key that seals the read's
+personal fields), bound by associated data to the record id and the image's digest, so destroying
+the key shreds the image with the read, and a blob copied to another record or name does not open.
+The event references the image by the SHA-256 of its plaintext (itself a sealed field).
 
-Plain for now. The sealing issue encrypts each blob with its record's data key so that destroying
-the key shreds the image too; ``put``/``get`` already take the ``key`` argument that will carry it.
+A blob is written to a temporary file in its final directory, flushed to disk and renamed into
+place, so a reader sees the whole blob or none of it; a crash leaves at most a stray ``.tmp-*``.
+``put`` is idempotent per (record, image). Purges also delete a shredded record's directory
+(:meth:`BlobStore.delete_record`): the key's destruction already made it unreadable, and deleting
+the files keeps the store from growing with data nobody can open.
 
-    store = BlobStore(Path("data/blobs"))
-    ref = store.put(jpeg_bytes)        # "9f86d0..." (64 lowercase hex)
-    assert store.get(ref) == jpeg_bytes
+    ref = store.put(jpeg_bytes, record_id=read_id, key=dek)   # "9f86d0..." (64 lowercase hex)
+    assert store.get(ref, record_id=read_id, key=dek) == jpeg_bytes
 """
 
 from __future__ import annotations
@@ -18,53 +21,75 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_MAGIC = b"ALB1"
+_NONCE = 12
+_AAD = b"alpr-ledger/blob/1\x00"
 
 
 class BlobNotFoundError(KeyError):
-    """No blob with this digest is stored."""
+    """No blob with this digest is stored for this record."""
 
 
 class BlobCorruptedError(ValueError):
-    """A stored blob's bytes no longer hash to its name: the file was altered or damaged."""
+    """A stored blob does not open under its record's key, or no longer hashes to its name."""
 
 
 def blob_digest(data: bytes) -> str:
-    """The reference of ``data`` in the store: its SHA-256 as 64 lowercase hex characters."""
+    """The reference of ``data``: its SHA-256 as 64 lowercase hex characters."""
     return hashlib.sha256(data).hexdigest()
 
 
+def _aad(record_id: UUID, sha256: str) -> bytes:
+    return _AAD + f"{record_id}\x00{sha256}".encode()
+
+
+def _aead(key: bytes) -> AESGCM:
+    if len(key) != 32:
+        raise ValueError(f"a data key is 32 bytes (AES-256), got {len(key)}")
+    return AESGCM(key)
+
+
 class BlobStore:
-    """Content-addressed bytes under ``root`` (created on first write)."""
+    """Sealed image bytes under ``root`` (created on first write)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def path_for(self, sha256: str) -> Path:
+    def record_dir(self, record_id: UUID) -> Path:
+        text = str(UUID(str(record_id)))
+        return self.root / text[:2] / text
+
+    def path_for(self, sha256: str, *, record_id: UUID) -> Path:
         # Checked here because the digest becomes a file name: anything else could escape root.
         if _SHA256_HEX.fullmatch(sha256) is None:
             raise ValueError(f"not a lowercase hex SHA-256 digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        return self.record_dir(record_id) / sha256
 
-    def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).is_file()
+    def exists(self, sha256: str, *, record_id: UUID) -> bool:
+        return self.path_for(sha256, record_id=record_id).is_file()
 
-    def put(self, data: bytes, *, key: bytes | None = None) -> str:
-        """Store ``data`` (if not already there) and return its digest."""
-        _plain_only(key)
+    def put(self, data: bytes, *, record_id: UUID, key: bytes) -> str:
+        """Seal ``data`` under ``key`` for ``record_id`` (if not already there); its digest."""
         sha256 = blob_digest(data)
-        final = self.path_for(sha256)
+        final = self.path_for(sha256, record_id=record_id)
         if final.is_file():
             return sha256
+        nonce = os.urandom(_NONCE)
+        sealed = _MAGIC + nonce + _aead(key).encrypt(nonce, data, _aad(record_id, sha256))
         final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # mkstemp creates the file 0600: images are personal data.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)  # 0600
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                f.write(sealed)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, final)
@@ -74,21 +99,31 @@ class BlobStore:
         _fsync_dir(final.parent)
         return sha256
 
-    def get(self, sha256: str, *, key: bytes | None = None) -> bytes:
-        """The bytes stored under ``sha256``; raises if missing or if they no longer match it."""
-        _plain_only(key)
+    def get(self, sha256: str, *, record_id: UUID, key: bytes) -> bytes:
+        """The image stored under ``sha256`` for ``record_id``; raises if missing or altered."""
         try:
-            data = self.path_for(sha256).read_bytes()
+            sealed = self.path_for(sha256, record_id=record_id).read_bytes()
         except FileNotFoundError:
             raise BlobNotFoundError(sha256) from None
-        if blob_digest(data) != sha256:
+        if not sealed.startswith(_MAGIC) or len(sealed) < len(_MAGIC) + _NONCE + 16:
+            raise BlobCorruptedError(f"blob {sha256} of {record_id} is not a sealed blob")
+        body = sealed[len(_MAGIC) :]
+        try:
+            data = _aead(key).decrypt(body[:_NONCE], body[_NONCE:], _aad(record_id, sha256))
+        except InvalidTag:
+            raise BlobCorruptedError(f"blob {sha256} of {record_id} fails its integrity check") from None
+        if blob_digest(data) != sha256:  # pragma: no cover - the associated data already binds it
             raise BlobCorruptedError(f"blob {sha256} does not hash to its name")
         return data
 
-
-def _plain_only(key: bytes | None) -> None:
-    if key is not None:
-        raise NotImplementedError("sealed blobs arrive with the sealing issue; this store is plain")
+    def delete_record(self, record_id: UUID) -> int:
+        """Delete every blob of a (shredded) record; how many files went."""
+        directory = self.record_dir(record_id)
+        if not directory.is_dir():
+            return 0
+        count = sum(1 for p in directory.iterdir() if p.is_file())
+        shutil.rmtree(directory, ignore_errors=True)
+        return count
 
 
 def _fsync_dir(path: Path) -> None:

@@ -432,12 +432,15 @@ class KeyStore(ABC):
         wrappers: dict[str, AESGCM] = {}
         fresh: dict[UUID, bytes] = {}
         rows: list[tuple[UUID, str, bytes]] = []
-        for record_id, kek_id in wanted.items():
+        # One read of the OS random source for the whole batch (the ingest path): key, then nonce.
+        chunk = KEY_BYTES + NONCE_BYTES
+        randomness = secrets.token_bytes(chunk * len(wanted))
+        for i, (record_id, kek_id) in enumerate(wanted.items()):
             aead = wrappers.get(kek_id)
             if aead is None:
                 aead = wrappers[kek_id] = AESGCM(self._ensure_kek(kek_id))
-            dek = secrets.token_bytes(KEY_BYTES)
-            nonce = secrets.token_bytes(NONCE_BYTES)
+            dek = randomness[i * chunk : i * chunk + KEY_BYTES]
+            nonce = randomness[i * chunk + KEY_BYTES : (i + 1) * chunk]
             wrapped = _WRAP_VERSION + nonce + aead.encrypt(nonce, dek, dek_aad(record_id, kek_id))
             fresh[record_id] = dek
             rows.append((record_id, kek_id, wrapped))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
@@ -56,10 +56,9 @@ class SealingMapper(Mapper[UUID]):
         policy: SealingPolicy | None = None,
     ) -> None:
         super().__init__(transcoder, compressor=compressor, cipher=cipher)
-        keystore = keystore or type(self).bound_keystore
-        if keystore is None:
-            raise TypeError("SealingMapper needs a key store: use sealing_mapper_topic() or keystore=")
-        self.keystore = keystore
+        # None: a mapper that can store and read only events without personal fields (a schema
+        # migration, a tool that never touches records); any sealed topic is refused, never stored clear.
+        self.keystore = keystore or type(self).bound_keystore
         self.policy = policy or type(self).bound_policy or default_policy()
         self._staged = threading.local()
 
@@ -85,14 +84,39 @@ class SealingMapper(Mapper[UUID]):
         finally:
             self._staged.keys = previous
 
-    def _key_for_sealing(self, owner: UUID) -> bytes:
+    def _store(self) -> KeyStore:
+        if self.keystore is None:
+            raise MissingDataKeyError(
+                "no key store is configured: events with personal fields cannot be handled"
+            )
+        return self.keystore
+
+    def _key(self, owner: UUID) -> bytes | None:
         staged: Mapping[UUID, bytes] | None = getattr(self._staged, "keys", None)
-        key = None if staged is None else staged.get(owner)
-        if key is None:
-            key = self.keystore.data_key(owner)
+        if staged is not None and owner in staged:
+            return staged[owner] or None  # b"": looked up a moment ago, and the record has no key
+        return self._store().data_key(owner)
+
+    def _key_for_sealing(self, owner: UUID) -> bytes:
+        key = self._key(owner)
         if key is None:
             raise MissingDataKeyError(f"record {owner} has no data key: create it before saving")
         return key
+
+    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[DomainEventProtocol[UUID]]:
+        """:meth:`to_domain_event` for many events, fetching the data keys of their own records in
+        one key-store query (the catch-up path of views; hits still look up their read's key)."""
+        owners = [
+            e.originator_id if isinstance(e.originator_id, UUID) else UUID(str(e.originator_id))
+            for e in stored_events
+            if self.policy.rule(e.topic) is not None
+        ]
+        if not owners:
+            return [self.to_domain_event(e) for e in stored_events]
+        found = self._store().data_keys(owners)
+        keys = {owner: found.get(owner, b"") for owner in owners}
+        with self.staged_keys(keys):
+            return [self.to_domain_event(e) for e in stored_events]
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         topic = get_topic(domain_event.__class__)
@@ -127,7 +151,7 @@ class SealingMapper(Mapper[UUID]):
         state: dict[str, Any] = vars(domain_event)
         originator_id = state["originator_id"]
         owner = self.policy.key_owner(topic, originator_id, state)
-        key = self.keystore.data_key(owner)
+        key = self._key(owner)
         opened = self.policy.unseal_state(state, topic, originator_id, key, codec=self.transcoder)
         object.__setattr__(domain_event, "__dict__", opened)
         return domain_event

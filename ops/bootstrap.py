@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from ledger.blobs import BlobStore
 from ledger.checkpoints import Checkpointer, CheckpointSigner, load_or_create_signing_key
+from ledger.keystore import KeyStore
 from ledger.postgres import ChainedPostgresApplicationRecorder, PostgresLedgerStore
 from ledger.sqlite import ChainedSQLiteApplicationRecorder, SQLiteLedgerStore
 from ledger.store import LedgerStore
@@ -108,9 +109,11 @@ class Runtime:
     app: AlprLedger
     ledger: LedgerStore
     checkpointer: Checkpointer
+    keystore: KeyStore
 
     def close(self) -> None:
         self.app.close()
+        self.keystore.close()
 
 
 def signer_for(settings: Settings) -> CheckpointSigner:
@@ -125,12 +128,15 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
     if run_migrations:
         migrate(settings)
     from domain.profiles import get_profile
+    from ops.keys import open_keystore
 
+    keystore = open_keystore(settings)
     app = AlprLedger(
         env=persistence_env(settings.database_url, create_table=False),
         policy=get_profile(settings.policy),
         blobs=BlobStore(settings.blob_dir),
         token_ttl=timedelta(seconds=settings.token_ttl_s),
+        keystore=keystore,
     )
     store = ledger_store(app)
     checkpointer = Checkpointer(store, signer_for(settings))
@@ -141,4 +147,4 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
     # Keyed digests of unknown log-on names (a password typed into the login field never lands
     # in the log as text); the key stays with the deployment's data.
     app.audit_pepper_path = settings.data_dir / "audit-pepper"
-    return Runtime(settings, app, store, checkpointer)
+    return Runtime(settings, app, store, checkpointer, keystore)

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 from domain.policy import PolicyProfile
 from ledger.blobs import BlobStore
+from ledger.keystore import KeyStore
+from ledger.sealing import SealingPolicy
 from ops.commands.accounts import AccountCommands
 from ops.commands.base import utcnow
 from ops.commands.cases import CaseCommands
@@ -32,7 +34,13 @@ class AlprLedger(ReadCommands, AccountCommands, SearchCommands, DisclosureComman
         policy: PolicyProfile | None = None,
         blobs: BlobStore | None = None,
         token_ttl: timedelta | None = None,
+        keystore: KeyStore | None = None,
+        sealing_policy: SealingPolicy | None = None,
     ) -> None:
+        # Before Application.__init__, which builds the (sealing) mapper. Without a key store the
+        # application stores and reads only events without personal fields (the migrate step).
+        self.keystore = keystore
+        self.sealing_policy = sealing_policy
         super().__init__(env=env)
         self.clock = clock
         if blobs is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,25 @@ class Settings(BaseSettings):
         default=8 * 3600, gt=0, description="Lifetime of an interactive bearer token (seconds)."
     )
 
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Master key as base64 text (32 bytes). Overrides master_key_file; keep it out of logs.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="Master key file (32 raw bytes, mode 0600). Created in data_dir if neither is set.",
+    )
+    key_store_url: str | None = Field(
+        default=None,
+        description=(
+            "Where data keys live, apart from the events: sqlite:///PATH or postgresql://... "
+            "Default: data_dir/keys.db beside a SQLite ledger, schema alpr_keys of a PostgreSQL ledger."
+        ),
+    )
+    retention_interval_s: float = Field(
+        default=3600.0, gt=0, description="Run the retention job this often while the service runs."
+    )
+
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
@@ -44,6 +63,13 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgres://")):
             raise ValueError("database_url must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("key_store_url")
+    @classmethod
+    def _key_store_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite://", "postgresql://", "postgres://")):
+            raise ValueError("key_store_url must start with sqlite:// or postgresql://")
         return value
 
     @field_validator("log_origin")

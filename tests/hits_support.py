@@ -7,6 +7,7 @@ from uuid import uuid4
 
 from domain.hit import Hit, MatchKind, RaiseHit
 from ops.bootstrap import Runtime
+from ops.keys import read_kek
 
 
 class FakeClock:
@@ -51,6 +52,9 @@ def raise_command(
 
 def store_hit(runtime: Runtime, **kwargs: object) -> Hit:
     """A raised hit saved on its own (the ingest path saves hits with their reads instead)."""
-    hit = Hit.raise_from(raise_command(**kwargs), now=runtime.app.clock())  # type: ignore[arg-type]
+    command = raise_command(**kwargs)  # type: ignore[arg-type]
+    # A hit is sealed under its read's data key: the key must exist as if the read had been stored.
+    runtime.keystore.create_data_keys_under([(command.read_id, read_kek(command.captured_at))])
+    hit = Hit.raise_from(command, now=runtime.app.clock())
     runtime.app.save(hit)
     return hit

@@ -213,7 +213,7 @@ def test_post_reads_stores_base64_images_in_blob_store_when_inline(
     assert response.status_code == 201, response.text
     read = runtime.app.repository.get(capture_read_id("FX-1", "FX-1-000000"))
     assert isinstance(read, Read) and read.plate_image == blob_digest(plate)
-    assert blobs.get(blob_digest(plate)) == plate
+    assert runtime.app.read_image(read.id, blob_digest(plate)) == plate
 
 
 def test_post_reads_refuses_image_ref_when_blob_missing(client: TestClient, device: dict[str, str]) -> None:
@@ -250,7 +250,8 @@ def test_post_reads_stores_multipart_images_when_parts_match_reads(
     assert isinstance(first, Read) and isinstance(second, Read)
     assert (first.plate_image, first.vehicle_image) == (blob_digest(plate0), None)
     assert (second.plate_image, second.vehicle_image) == (None, blob_digest(vehicle1))
-    assert blobs.get(blob_digest(plate0)) == plate0 and blobs.get(blob_digest(vehicle1)) == vehicle1
+    assert runtime.app.read_image(first.id, blob_digest(plate0)) == plate0
+    assert runtime.app.read_image(second.id, blob_digest(vehicle1)) == vehicle1
 
 
 def test_post_reads_refuses_multipart_when_part_has_no_read(
@@ -307,7 +308,7 @@ def test_post_reads_stores_alpr_group_images_when_sent_as_parts(
     assert response.status_code == 201, response.text
     read = runtime.app.repository.get(capture_read_id("1414799424", group["best_uuid"]))
     assert isinstance(read, Read) and (read.plate_image, read.vehicle_image) == (None, blob_digest(vehicle))
-    assert blobs.get(blob_digest(vehicle)) == vehicle
+    assert runtime.app.read_image(read.id, blob_digest(vehicle)) == vehicle
     extra = client.post(
         "/v1/reads",
         data={"reads": json.dumps(group)},
@@ -346,9 +347,8 @@ def test_post_reads_ingests_alpr_group_when_webhook_posts_one(
         "colour": "silver-gray",
         "body_type": "suv-standard",
     }
-    assert blobs.get(read.plate_image or "") == jpeg_like(7) and blobs.get(
-        read.vehicle_image or ""
-    ) == jpeg_like(8)
+    assert runtime.app.read_image(read.id, read.plate_image or "") == jpeg_like(7)
+    assert runtime.app.read_image(read.id, read.vehicle_image or "") == jpeg_like(8)
     again = client.post("/v1/reads", json=group, headers=device)  # the webhook retried
     assert again.json() == {"read_ids": [read_id], "duplicates": [0], "hits": []}
 

@@ -130,11 +130,18 @@ def test_ingest_stores_images_in_blob_store_when_sent_with_batch(runtime: Runtim
     refs = {blob_digest(plate): plate, blob_digest(vehicle): vehicle}
     read = read_from("FX-1", plate_image=blob_digest(plate), vehicle_image=blob_digest(vehicle))
     [rid] = runtime.app.ingest_reads([read], images=refs).read_ids
-    assert blobs.get(blob_digest(plate)) == plate and blobs.get(blob_digest(vehicle)) == vehicle
+    app = runtime.app
+    assert (
+        app.read_image(rid, blob_digest(plate)) == plate
+        and app.read_image(rid, blob_digest(vehicle)) == vehicle
+    )
     stored = runtime.app.repository.get(rid)
     assert isinstance(stored, Read) and stored.plate_image == blob_digest(plate)
-    # a later read may reference a stored image without sending it again
-    runtime.app.ingest_reads([read_from("FX-1", plate_image=blob_digest(plate))])
+    # images are sealed per read: another read cannot borrow this one's image without sending it
+    assert errors_of(runtime, [read_from("FX-1", plate_image=blob_digest(plate))]) == [
+        ("reads[0].plate_image", "image.missing")
+    ]
+    assert plate not in b"".join(p.read_bytes() for p in blobs.root.rglob("*") if p.is_file())
 
 
 def test_ingest_refuses_and_stores_no_image_when_batch_rejected(runtime: Runtime, tmp_path: Path) -> None:
@@ -145,7 +152,7 @@ def test_ingest_refuses_and_stores_no_image_when_batch_rejected(runtime: Runtime
     assert errors_of(runtime, batch, images={blob_digest(plate): plate}) == [
         ("reads[1].camera_id", "camera.unknown")
     ]
-    assert not blobs.exists(blob_digest(plate))
+    assert not [p for p in blobs.root.rglob("*") if p.is_file()]
 
 
 def test_ingest_refuses_image_when_not_jpeg_or_png(runtime: Runtime, tmp_path: Path) -> None:

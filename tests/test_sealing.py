@@ -24,6 +24,7 @@ from domain.read import Read
 from domain.search import Search
 from ledger.sealing import (
     PURGED,
+    SEALED_KEY,
     TOKEN_PREFIX,
     FieldRule,
     Purged,
@@ -149,8 +150,9 @@ def test_seal_state_refuses_to_seal_the_purged_marker() -> None:
 def test_seal_state_seals_personal_fields_and_leaves_metadata_clear() -> None:
     state = _captured()
     sealed = seal_state(state, TOPIC, RID, KEY)
+    assert is_sealed(sealed[SEALED_KEY])
     for name in ("plate", "state", "vehicle", "plate_image", "vehicle_image"):
-        assert is_sealed(sealed[name]), name
+        assert name not in sealed, name
     for name in (
         "camera_id",
         "confidence",
@@ -168,14 +170,14 @@ def test_seal_state_seals_personal_fields_and_leaves_metadata_clear() -> None:
 
 def test_seal_state_seals_none_values_so_absence_does_not_leak() -> None:
     sealed = seal_state(_captured(state=None, vehicle=None), TOPIC, RID, KEY)
-    assert is_sealed(sealed["state"]) and is_sealed(sealed["vehicle"])
+    assert "state" not in sealed and "vehicle" not in sealed and is_sealed(sealed[SEALED_KEY])
     assert unseal_state(sealed, TOPIC, RID, KEY)["state"] is None
 
 
 def test_seal_state_seals_the_location_when_the_camera_is_mobile() -> None:
     state = _captured(camera_kind="mobile", patrol_vehicle="car-12")
     sealed = seal_state(state, TOPIC, RID, KEY)
-    assert is_sealed(sealed["latitude"]) and is_sealed(sealed["longitude"])
+    assert "latitude" not in sealed and "longitude" not in sealed
     assert sealed["patrol_vehicle"] == "car-12"
     assert unseal_state(sealed, TOPIC, RID, KEY) == state
 
@@ -188,11 +190,17 @@ def test_unseal_state_puts_purged_in_sealed_fields_when_the_key_is_gone() -> Non
     assert opened["camera_id"] == "cam-7" and opened["confidence"] == 0.93
 
 
-def test_unseal_state_raises_when_a_token_is_moved_to_another_field() -> None:
+def test_unseal_state_raises_when_a_token_is_moved_to_another_event_type() -> None:
     sealed = seal_state(_captured(), TOPIC, RID, KEY)
-    sealed["plate"], sealed["state"] = sealed["state"], sealed["plate"]
+    hit_topic = get_topic(Hit.Raised)
+    with pytest.raises(SealedFieldError):
+        unseal_state({"read_id": str(RID), SEALED_KEY: sealed[SEALED_KEY]}, hit_topic, RID, KEY)
+
+
+def test_unseal_state_raises_when_a_field_is_both_sealed_and_clear() -> None:
+    sealed = seal_state(_captured(), TOPIC, RID, KEY)
     with pytest.raises(SealedFieldError, match="plate"):
-        unseal_state(sealed, TOPIC, RID, KEY)
+        unseal_state(dict(sealed, plate="FAKE1"), TOPIC, RID, KEY)
 
 
 def test_unseal_state_raises_when_a_token_is_moved_to_another_record() -> None:
@@ -223,15 +231,15 @@ def test_seal_state_seals_each_imported_hotlist_row_and_binds_its_position() -> 
     state = {"version": "v1", "added": rows, "removed": ["e0"]}
     sealed = seal_state(state, topic, RID, KEY)
     assert [r["entry_id"] for r in sealed["added"]] == ["e1", "e2"]
-    assert all(is_sealed(r["plate"]) and is_sealed(r["state"]) for r in sealed["added"])
+    assert all(is_sealed(r[SEALED_KEY]) and "plate" not in r and "state" not in r for r in sealed["added"])
     assert rows[0]["plate"] == "AAA111"  # nested dicts are copied, not changed
     assert unseal_state(sealed, topic, RID, KEY) == state
     swapped = dict(sealed, added=[dict(sealed["added"][0]), dict(sealed["added"][1])])
-    swapped["added"][0]["plate"], swapped["added"][1]["plate"] = (
-        sealed["added"][1]["plate"],
-        sealed["added"][0]["plate"],
+    swapped["added"][0][SEALED_KEY], swapped["added"][1][SEALED_KEY] = (
+        sealed["added"][1][SEALED_KEY],
+        sealed["added"][0][SEALED_KEY],
     )
-    with pytest.raises(SealedFieldError, match=r"added\[0\]\.plate"):
+    with pytest.raises(SealedFieldError, match=r"added\[0\]"):
         unseal_state(swapped, topic, RID, KEY)
     assert unseal_state(sealed, topic, RID, None)["added"][1] == {
         "entry_id": "e2",

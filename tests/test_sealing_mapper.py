@@ -168,8 +168,10 @@ def test_event_store_copy_opens_nothing_with_another_key_store(tmp_path: Path, k
     assert event.plate is PURGED and event.camera_id == "cam-1"
 
 
-def test_sealing_mapper_refuses_to_start_without_a_key_store() -> None:
+def test_sealing_mapper_refuses_personal_fields_when_no_key_store() -> None:
     from eventsourcing.persistence import JSONTranscoder
 
-    with pytest.raises(TypeError, match="key store"):
-        SealingMapper(JSONTranscoder())
+    mapper = SealingMapper(JSONTranscoder())
+    read = _read()
+    with pytest.raises(MissingDataKeyError, match="key store"):
+        mapper.to_stored_event(read.collect_events()[0])

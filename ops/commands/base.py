@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import Mapper, Recording
 
 if TYPE_CHECKING:
     from domain.policy import PolicyProfile
     from ledger.checkpoints import Checkpointer
+    from ledger.keystore import KeyStore
+    from ledger.sealing import SealingPolicy
     from ledger.store import LedgerStore
 
 
@@ -27,3 +30,32 @@ class CommandsBase(Application[UUID]):
     policy: PolicyProfile
     ledger: LedgerStore  # set by the composition root
     checkpointer: Checkpointer  # set by the composition root
+    keystore: KeyStore | None = None  # set before Application.__init__ (the mapper needs it)
+    sealing_policy: SealingPolicy | None = None  # None: ledger.sealing.default_policy()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Events pass through the sealing mapper: personal fields are sealed before they are stored."""
+        from ledger.sealing_mapper import SealingMapper
+
+        return SealingMapper(self.construct_transcoder(), keystore=self.keystore, policy=self.sealing_policy)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Create the data keys the events need (one key-store transaction), then store the events.
+
+        The keys are committed first: an event must never be stored sealed under a key that was not.
+        If the events then fail to store, the unused keys are destroyed with their day's KEK.
+        """
+        from ledger.sealing_mapper import MissingDataKeyError, SealingMapper
+        from ops.keys import placement
+
+        wanted = [p for p in map(placement, processing_event.events) if p is not None]
+        mapper = self.mapper
+        if not wanted or not isinstance(mapper, SealingMapper) or not mapper.policy.topics:
+            return super()._record(processing_event)
+        if self.keystore is None:
+            raise MissingDataKeyError(
+                "no key store is configured: records with personal fields cannot be saved"
+            )
+        keys = self.keystore.create_data_keys_under(wanted)
+        with mapper.staged_keys(keys):
+            return super()._record(processing_event)

@@ -24,8 +24,10 @@ from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError
 from domain.hit import Hit
 from domain.read import Read, RecordRead, ValidRead, same_capture, validate_read
 from domain.values import ReadId
+from ledger.sealing_mapper import MissingDataKeyError
 from ops.commands.cameras import CameraCommands
 from ops.commands.hits import HitCommands
+from ops.keys import read_kek
 
 MAX_BATCH = 1000
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -201,10 +203,12 @@ class ReadCommands(HitCommands, CameraCommands):
                     cameras[v.camera_id] = self.find_camera(v.camera_id)
                 camera = check_usable(cameras[v.camera_id], v.camera_id)
                 check_read_kind(camera, v.camera_kind)
+                # A retry may omit images already sealed for this read (same camera and capture id).
+                rid = None if v.capture_id is None else capture_read_id(v.camera_id, v.capture_id)
                 for field in _IMAGE_FIELDS:
                     ref = getattr(v, field)
                     if ref is not None:
-                        self._check_image_ref(ref.sha256, field, images, checked_images)
+                        self._check_image_ref(ref.sha256, field, images, checked_images, rid)
                 valid.append(v)
             except InvalidFieldError as exc:
                 errors.append(exc.within(f"reads[{position}]"))
@@ -218,6 +222,7 @@ class ReadCommands(HitCommands, CameraCommands):
         field: str,
         images: Mapping[str, bytes],
         checked: dict[str, InvalidFieldError | None],
+        read_id: UUID | None,
     ) -> None:
         if sha256 not in checked:
             error: InvalidFieldError | None = None
@@ -227,25 +232,35 @@ class ReadCommands(HitCommands, CameraCommands):
                     check_image_bytes(data, field)
                 except InvalidFieldError as exc:
                     error = exc
-            elif not self.blobs.exists(sha256):
-                error = InvalidFieldError(
+            checked[sha256] = error
+            if data is None and (read_id is None or not self.blobs.exists(sha256, record_id=read_id)):
+                # Images are sealed per read, so one read cannot borrow another read's image.
+                raise InvalidFieldError(
                     field,
                     "image.missing",
-                    f"references image {sha256}, which is neither in the blob store nor in this request",
+                    f"references image {sha256}, which is not in this request (nor stored for this read)",
                 )
-            checked[sha256] = error
         error = checked[sha256]
         if error is not None:
             raise error.renamed(field)
 
     def _store_images(self, reads: Sequence[Read], images: Mapping[str, bytes]) -> None:
-        # Before the events: a stored read must never reference a missing blob. If the save then
-        # fails, the blobs stay unreferenced (content-addressed, so a retry reuses them).
-        wanted = {ref for read in reads for ref in (read.plate_image, read.vehicle_image) if ref is not None}
-        for sha256 in sorted(wanted):
-            data = images.get(sha256)
-            if data is not None and not self.blobs.exists(sha256):
-                if self.blobs.put(data) != sha256:
+        # Before the events: a stored read must never reference a missing blob. Each image is sealed
+        # under its read's data key (created here; the save finds it). If the save then fails, the
+        # blobs stay unreferenced and a retry (same read id) reuses them.
+        with_images = [r for r in reads if r.plate_image is not None or r.vehicle_image is not None]
+        if not with_images:
+            return
+        if self.keystore is None:
+            raise MissingDataKeyError("no key store is configured: images cannot be stored")
+        keys = self.keystore.create_data_keys_under([(r.id, read_kek(r.captured_at)) for r in with_images])
+        for read in with_images:
+            for sha256 in {read.plate_image, read.vehicle_image} - {None}:
+                assert sha256 is not None
+                data = images.get(sha256)
+                if data is None or self.blobs.exists(sha256, record_id=read.id):
+                    continue
+                if self.blobs.put(data, record_id=read.id, key=keys[read.id]) != sha256:
                     raise ValueError(f"image given as {sha256} has a different SHA-256")
 
     def _stored_same(self, position: int, read: Read, valid: Sequence[ValidRead]) -> bool:
@@ -257,3 +272,10 @@ class ReadCommands(HitCommands, CameraCommands):
         if not isinstance(stored, Read) or not same_capture(valid[position], stored):
             raise capture_conflict(position, valid[position])
         return True
+
+    def read_image(self, read_id: UUID, sha256: str) -> bytes | None:
+        """An image of a read, opened with the read's data key; None once the read is purged."""
+        key = None if self.keystore is None else self.keystore.data_key(read_id)
+        if key is None:
+            return None
+        return self.blobs.get(sha256, record_id=read_id, key=key)
