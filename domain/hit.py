@@ -32,6 +32,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import ConflictError, InvalidFieldError, PolicyRefusedError
 from domain.matching import MatchKind
+from domain.values import is_purged
 
 NOTES_MAX_LENGTH = 2000
 """Longest notes an officer may attach to a verification or a disposition."""
@@ -405,6 +406,11 @@ class Hit(Aggregate):
     @property
     def raised_at(self) -> datetime:
         return self.created_on
+
+    @property
+    def purged(self) -> bool:
+        """True when the hit's read was shredded: its plate fields read as PURGED."""
+        return is_purged(self.read_plate)
 
     @property
     def dispositioned(self) -> bool:

@@ -30,7 +30,7 @@ from eventsourcing.domain import Aggregate
 from domain.case import case_number_or_none
 from domain.errors import AccessDeniedError, DomainError, InvalidFieldError, PolicyRefusedError
 from domain.policy import PolicyProfile, Role
-from domain.values import parse_plate, parse_state, to_utc
+from domain.values import is_purged, parse_plate, parse_state, to_utc
 
 # --------------------------------------------------------------------------------------------
 # Limits and rules
@@ -557,7 +557,9 @@ class Search(Aggregate):
             aggregate.login = self.login
             aggregate.roles = list(self.roles)
             aggregate.search_type = self.search_type
-            aggregate.criteria = dict(self.criteria)
+            # PURGED once the query log's retention has passed: the criteria may name a plate.
+            criteria: Any = self.criteria
+            aggregate.criteria = criteria if is_purged(criteria) else dict(criteria)
             aggregate.purpose = self.purpose
             aggregate.grounds = list(self.grounds)
             aggregate.reason = self.reason

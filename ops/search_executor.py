@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, KeysView, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -21,9 +21,13 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
 from domain.read import Read
+from domain.retention import Purge
 from domain.search import parse_plate_criteria
+from domain.values import is_purged
+from ops.keys import READS, utc_day
 
 READ_CAPTURED_TOPIC = get_topic(Read.Captured)
+_TOPICS = [READ_CAPTURED_TOPIC, get_topic(Purge.Executed)]
 _PAGE = 1000
 
 
@@ -57,6 +61,10 @@ class PlateReadView:
 
     Remembers the last log position applied, so each refresh costs one query for the log's top
     and one page per new batch of reads. Thread-safe (the API serves requests on threads).
+
+    Purges: a read whose data key is gone is never indexed, and when a ``Purge.Executed`` event
+    arrives the rows it may cover (its records, or every read of its day) are checked against the
+    key store and the shredded ones dropped, so a search never returns a purged read.
     """
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
@@ -64,6 +72,8 @@ class PlateReadView:
         self._mapper = mapper
         self._lock = threading.Lock()
         self._by_plate: dict[str, list[ReadResult]] = defaultdict(list)
+        self._by_day: dict[date, set[UUID]] = defaultdict(set)
+        self._rows: dict[UUID, ReadResult] = {}
         self._position = 0
 
     def catch_up(self) -> None:
@@ -73,34 +83,78 @@ class PlateReadView:
                 return
             while True:
                 notifications = self._recorder.select_notifications(
-                    self._position, _PAGE, stop=top, topics=[READ_CAPTURED_TOPIC], inclusive_of_start=False
+                    self._position, _PAGE, stop=top, topics=_TOPICS, inclusive_of_start=False
                 )
-                for notification in notifications:
-                    event = self._mapper.to_domain_event(notification)
-                    assert isinstance(event, Read.Captured)
-                    self._by_plate[event.plate].append(
-                        ReadResult(
-                            read_id=event.originator_id,
-                            plate=event.plate,
-                            state=event.state,
-                            camera_id=event.camera_id,
-                            camera_kind=event.camera_kind,
-                            patrol_vehicle=event.patrol_vehicle,
-                            latitude=event.latitude,
-                            longitude=event.longitude,
-                            captured_at=event.captured_at,
-                            confidence=event.confidence,
-                        )
-                    )
-                    self._position = notification.id
+                for event in domain_events(self._mapper, notifications):
+                    if isinstance(event, Read.Captured):
+                        self._add(event)
+                    elif isinstance(event, Purge.Executed):
+                        self._drop_purged(event)
+                if notifications:
+                    self._position = notifications[-1].id
                 if len(notifications) < _PAGE:
                     break
             self._position = top
+
+    def _add(self, event: Read.Captured) -> None:
+        if is_purged(event.plate):
+            return
+        row = ReadResult(
+            read_id=event.originator_id,
+            plate=event.plate,
+            state=event.state,
+            camera_id=event.camera_id,
+            camera_kind=event.camera_kind,
+            patrol_vehicle=event.patrol_vehicle,
+            latitude=event.latitude,
+            longitude=event.longitude,
+            captured_at=event.captured_at,
+            confidence=event.confidence,
+        )
+        self._rows[row.read_id] = row
+        self._by_plate[row.plate].append(row)
+        self._by_day[utc_day(row.captured_at)].add(row.read_id)
+
+    def _drop_purged(self, purge: Purge.Executed) -> None:
+        candidates = purge_candidates(purge, self._rows.keys(), self._by_day)
+        if not candidates:
+            return
+        keystore = getattr(self._mapper, "keystore", None)
+        alive = set() if keystore is None else set(keystore.data_keys(candidates))
+        for read_id in candidates:
+            if read_id in alive:
+                continue  # on hold or attached to a case: re-keyed before its day's key went
+            row = self._rows.pop(read_id)
+            self._by_day[utc_day(row.captured_at)].discard(read_id)
+            rows = self._by_plate[row.plate]
+            rows[:] = [r for r in rows if r.read_id != read_id]
+            if not rows:
+                del self._by_plate[row.plate]
 
     def reads_of(self, plate: str) -> list[ReadResult]:
         self.catch_up()
         with self._lock:
             return list(self._by_plate.get(plate, ()))
+
+
+def domain_events(mapper: Mapper[UUID], notifications: Sequence[Any]) -> list[Any]:
+    """Notifications as domain events, with one key-store query per page where the mapper seals."""
+    batch = getattr(mapper, "to_domain_events", None)
+    if batch is not None:
+        return list(batch(notifications))
+    return [mapper.to_domain_event(n) for n in notifications]
+
+
+def purge_candidates(
+    purge: Purge.Executed, known: Iterable[UUID], by_day: Mapping[date, set[UUID]]
+) -> list[UUID]:
+    """The records a view holds that ``purge`` may have shredded: the ones it names, plus every
+    read of its day for a day purge. The caller checks them against the key store."""
+    known_ids = known if isinstance(known, set | frozenset | KeysView) else set(known)
+    found = [r for r in purge.record_ids if r in known_ids]
+    if purge.retention_class == READS and purge.day is not None:
+        found.extend(by_day.get(date.fromisoformat(purge.day), ()))
+    return list(dict.fromkeys(found))
 
 
 class ExactPlateExecutor:
@@ -131,4 +185,11 @@ class ExactPlateExecutor:
         return sorted(found, key=lambda r: (r.captured_at, str(r.read_id)))
 
 
-__all__ = ["ExactPlateExecutor", "PlateReadView", "ReadResult", "SearchExecutor"]
+__all__ = [
+    "ExactPlateExecutor",
+    "PlateReadView",
+    "ReadResult",
+    "SearchExecutor",
+    "domain_events",
+    "purge_candidates",
+]

@@ -12,9 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
+from api.purged import PurgedOut, purged_out
 from api.schemas_common import copied
 from domain.account import Principal
-from domain.hit import NOTES_MAX_LENGTH, Hit
+from domain.hit import NOTES_MAX_LENGTH, PERSONAL_FIELDS, Hit
 
 router = APIRouter(prefix="/v1/hits", tags=["hits"], responses=COMMON_RESPONSES)
 
@@ -114,19 +115,27 @@ class HitOut(BaseModel):
     hotlist_name: str
     reason: str | None
     case_number: str | None
-    read_plate: str
+    read_plate: str | None = Field(description="null once the read is purged")
     read_state: str | None
-    entry_plate: str
+    entry_plate: str | None = Field(description="null once the read is purged")
     entry_state: str | None
     verifications: list[VerificationOut]
     disposition: DispositionOut | None
+    purged: PurgedOut | None = Field(
+        None, description="Set when the hit's read was shredded: when, and under which rule and clause"
+    )
 
     @classmethod
-    def of(cls, hit: Hit) -> HitOut:
+    def of(cls, hit: Hit, app: Any = None) -> HitOut:
         record = hit.disposition_record
+        gone: dict[str, Any] = {"purged": None}
+        if hit.purged:
+            gone = {name: None for name in PERSONAL_FIELDS}
+            gone["purged"] = purged_out(app, hit.read_id)
         return copied(
             cls,
             hit,
+            **gone,
             match_kind=hit.match_kind.value,
             basis=list(hit.basis),
             verifications=[copied(VerificationOut, v) for v in hit.verifications],
@@ -167,7 +176,7 @@ def list_hits(
     hits = runtime.app.list_hits(
         undispositioned=undispositioned, older_than=_age(older_than), camera_id=camera_id, limit=limit
     )
-    return HitList(hits=[HitOut.of(h) for h in hits])
+    return HitList(hits=[HitOut.of(h, runtime.app) for h in hits])
 
 
 # Declared before /{hit_id} so "undispositioned" is not taken for a hit id.
@@ -179,12 +188,14 @@ def undispositioned_hits(
 ) -> HitList:
     """Hits nobody has dispositioned, raised more than a shift ago (the active policy's shift
     unless ``older_than`` is given), oldest first (IACP C.5, TCSO C.3)."""
-    return HitList(hits=[HitOut.of(h) for h in runtime.app.undispositioned_hits(_age(older_than))])
+    return HitList(
+        hits=[HitOut.of(h, runtime.app) for h in runtime.app.undispositioned_hits(_age(older_than))]
+    )
 
 
 @router.get("/{hit_id}", summary="One hit")
 def get_hit(runtime: RuntimeDep, who: Annotated[Principal, Authorize("hits.read")], hit_id: UUID) -> HitOut:
-    return HitOut.of(runtime.app.get_hit(hit_id))
+    return HitOut.of(runtime.app.get_hit(hit_id), runtime.app)
 
 
 @router.post("/{hit_id}/verify", summary="Record the officer's check of plate characters and state")
@@ -201,7 +212,7 @@ def verify_hit(
         state_matches=body.state_matches,
         notes=body.notes,
     )
-    return HitOut.of(hit)
+    return HitOut.of(hit, runtime.app)
 
 
 @router.post("/{hit_id}/disposition", summary="Record what came of the hit (once)")
@@ -216,4 +227,4 @@ def disposition_hit(
     policy requires verification; "other" needs notes (422). The confirming officer must have
     verified the hit themselves (403 ``hit.verification_not_own``; TCSO C.2, IACP C.4)."""
     hit = runtime.app.disposition_hit(hit_id, outcome=body.outcome, notes=body.notes, officer=who)
-    return HitOut.of(hit)
+    return HitOut.of(hit, runtime.app)

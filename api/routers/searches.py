@@ -209,7 +209,9 @@ class SearchRecordOut(BaseModel):
     login: str
     roles: list[str]
     search_type: str
-    criteria: dict[str, Any]
+    criteria: dict[str, Any] | None = Field(
+        description="What was searched for; null once purged under the query log's retention"
+    )
     purpose: str
     grounds: list[str]
     reason: str | None

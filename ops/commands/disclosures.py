@@ -38,6 +38,7 @@ from domain.disclosure import (
 )
 from domain.errors import ConflictError, InvalidFieldError, NotFoundError
 from domain.read import Read
+from domain.values import is_purged
 from ops.commands.base import CommandsBase
 
 if TYPE_CHECKING:
@@ -437,6 +438,22 @@ class DisclosureCommands(CommandsBase):
         event = self.mapper.to_domain_event(stored[0])
         readable = {"read_id": str(read_id), "event": type(event).__qualname__}
         readable.update({f.name: getattr(event, f.name) for f in dataclasses.fields(event)})
+        if any(is_purged(v) for v in readable.values()):
+            # Shredded: the package says so, with when and why; the sealed bytes stay for the proof.
+            readable = {k: None if is_purged(v) else v for k, v in readable.items()}
+            lookup = getattr(self, "purge_info", None)
+            info = None if lookup is None else lookup(read_id)
+            readable["purged"] = (
+                {"destroyed_at": None, "rule": None, "clause": None, "profile": None, "due_at": None}
+                if info is None
+                else {
+                    "destroyed_at": info.destroyed_at,
+                    "rule": info.rule,
+                    "clause": info.clause,
+                    "profile": info.profile,
+                    "due_at": info.due_at,
+                }
+            )
         return stored[0], readable
 
     def _ledger(self) -> LedgerStore:

@@ -15,7 +15,7 @@ import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -25,8 +25,12 @@ from eventsourcing.utils import get_topic
 from domain.account import Account, Principal
 from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError, NotFoundError
 from domain.hit import RAISED_FIELDS, Hit, Officer, RaiseHit
+from domain.retention import Purge
+from domain.values import is_purged
 from ops.commands.hotlists import HotlistCommands
 from ops.commands.loading import find_aggregate
+from ops.keys import utc_day
+from ops.search_executor import purge_candidates
 
 if TYPE_CHECKING:
     from domain.matching import Match
@@ -36,6 +40,7 @@ RAISED_TOPIC = get_topic(Hit.Raised)
 HIT_TOPICS = (RAISED_TOPIC, get_topic(Hit.Verified), get_topic(Hit.Dispositioned))
 
 _VIEW_BATCH = 1000
+_VIEW_TOPICS = (*HIT_TOPICS, get_topic(Purge.Executed))
 _SAVE_ATTEMPTS = 3
 
 
@@ -80,6 +85,8 @@ class AlertBatch:
 
 
 def _json_value(value: object) -> object:
+    if is_purged(value):
+        return None  # the read was shredded: its plate is gone for good
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -135,14 +142,36 @@ class _HitView:
         top = app.recorder.max_notification_id() or 0
         while self._position < top:
             notifications = app.recorder.select_notifications(
-                self._position, _VIEW_BATCH, stop=top, topics=HIT_TOPICS, inclusive_of_start=False
+                self._position, _VIEW_BATCH, stop=top, topics=_VIEW_TOPICS, inclusive_of_start=False
             )
             for notification in notifications:
                 event: Any = app.mapper.to_domain_event(notification)
-                self._hits[event.originator_id] = event.mutate(self._hits.get(event.originator_id))
+                if isinstance(event, Purge.Executed):
+                    self._forget_purged(app, event)
+                else:
+                    self._hits[event.originator_id] = event.mutate(self._hits.get(event.originator_id))
                 self._position = notification.id
             if len(notifications) < _VIEW_BATCH:
                 self._position = top
+
+    def _forget_purged(self, app: HitCommands, purge: Any) -> None:
+        """Hits of reads this purge shredded are reloaded: their plates now read as PURGED."""
+        by_read: dict[UUID, list[UUID]] = {}
+        by_day: dict[date, set[UUID]] = {}
+        for hit in self._hits.values():
+            if not hit.purged:
+                by_read.setdefault(hit.read_id, []).append(hit.id)
+                by_day.setdefault(utc_day(hit.captured_at), set()).add(hit.read_id)
+        candidates = purge_candidates(purge, by_read.keys(), by_day)
+        if not candidates or app.keystore is None:
+            return
+        alive = app.keystore.data_keys(candidates)
+        for read_id in candidates:
+            if read_id not in alive:
+                for hit_id in by_read[read_id]:
+                    reloaded = app.repository.get(hit_id)
+                    assert isinstance(reloaded, Hit)
+                    self._hits[hit_id] = reloaded
 
 
 def _raised_at(hit: Hit) -> datetime:

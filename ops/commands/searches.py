@@ -36,6 +36,7 @@ from domain.search import (
     parse_plate_criteria,
     parse_search,
 )
+from domain.values import is_purged
 from ops.commands.base import CommandsBase
 from ops.search_executor import ExactPlateExecutor, PlateReadView, ReadResult, SearchExecutor
 
@@ -61,7 +62,7 @@ class SearchRecord:
     login: str
     roles: list[str]
     search_type: str
-    criteria: dict[str, Any]
+    criteria: dict[str, Any] | None  # None once purged (the query log's retention has passed)
     purpose: str
     grounds: list[str]
     reason: str | None
@@ -83,7 +84,7 @@ class SearchRecord:
             search,
             search_id=search.id,
             roles=list(search.roles),
-            criteria=dict(search.criteria),
+            criteria=None if is_purged(search.criteria) else dict(search.criteria),
             grounds=list(search.grounds),
             clause_refs=[dict(r) for r in search.clause_refs],
             refusal=None if search.refusal is None else dict(search.refusal),
