@@ -86,4 +86,20 @@ PERMISSIONS: dict[str, Permission] = {
     "routine.designate": _p(R.PRIVACY_OFFICER, training=True),
     # ledger: entries carry hashes, not event content
     "ledger.entries": _p(R.AUDITOR),
+    # retention audit (issue 5): record ids, days and purge times, no personal data; external
+    # auditors check retention compliance (DESIGN: who uses it), privacy officers and administrators
+    # answer for it
+    "retention.audit": _p(R.AUDITOR, R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="retention audit"),
+    # holds (issue 5): keeping reads past their day for a case. Those who work cases request and
+    # re-justify; a supervisor (not the requester, checked by the service) approves or denies;
+    # supervisors and the privacy officer may let reads go back to normal retention.
+    "holds.request": _p(R.INVESTIGATOR, R.SUPERVISOR, training=True, description="request, re-justify"),
+    "holds.approve": _p(R.SUPERVISOR, training=True, description="approve or deny a requested hold"),
+    "holds.release": _p(R.SUPERVISOR, R.PRIVACY_OFFICER, training=True),
+    "holds.read": _p(R.INVESTIGATOR, R.SUPERVISOR, R.PRIVACY_OFFICER, R.AUDITOR, training=True),
+    # shredding one read before its day (court order, erroneous read) cannot be undone: the privacy
+    # officer, who answers for retention, or a supervisor (erroneous reads found on review)
+    "reads.shred": _p(R.PRIVACY_OFFICER, R.SUPERVISOR, training=True, description="shred one read now"),
+    # running retention by hand (the scheduler runs it anyway): those who answer for it
+    "retention.run": _p(R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="apply retention now"),
 }

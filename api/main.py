@@ -24,6 +24,8 @@ ROUTERS = (
     "cases",
     "disclosures",
     "ledger",
+    "retention",
+    "audit",
 )
 
 
@@ -32,12 +34,13 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if schedule_checkpoints:
-            from ops.scheduler import start_checkpoint_scheduler
+            from ops.scheduler import add_retention_job, start_checkpoint_scheduler
 
             runtime.checkpointer.checkpoint_if_grown()
             scheduler = start_checkpoint_scheduler(
                 runtime.checkpointer, runtime.settings.checkpoint_interval_s
             )
+            add_retention_job(scheduler, runtime.app, runtime.settings.retention_interval_s)
         try:
             yield
         finally:

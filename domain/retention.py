@@ -122,11 +122,11 @@ class Purge(Aggregate):
     class Executed(Event, Aggregate.Created):
         """Key ``key_id`` was destroyed at ``destroyed_at``: ``record_count`` records are shredded.
 
-        ``day``: the ISO day of a day key, else None. ``scope``: "kek" (a day's or a case's key: every record under it) or "record" (one data key).
-        ``record_ids``: the records named individually (record and case purges; empty for a day,
-        whose records are every read captured that day and not held). ``due_at``: when the records
-        fell due under ``rule`` of ``profile`` (clause quoted); None for a court order or an
-        erroneous read, which are due at once.
+        ``day``: the ISO day of a day key, else None. ``scope``: "kek" (a day's or a case's key:
+        every record under it) or "record" (one data key). ``record_ids``: the records named
+        individually (record and case purges; empty for a day, whose records are every read
+        captured that day and not held). ``due_at``: when the records fell due under ``rule`` of
+        ``profile`` (clause quoted); None for a court order or an erroneous read, due at once.
         """
 
         key_id: str

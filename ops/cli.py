@@ -271,6 +271,12 @@ def _register_subcommands() -> None:
 
     app.add_typer(policy_app, name="policy", help="Policy profiles and the clauses behind each rule.")
     app.add_typer(accounts_app, name="accounts", help="Bootstrap accounts without the API.")
+    from ops.cli_audit import app as audit_app
+
+    app.add_typer(audit_app, name="audit", help="Compliance audits computed from the log (retention).")
+    from ops.cli_retention import app as retention_app
+
+    app.add_typer(retention_app, name="retention", help="Apply retention, shred one read, list holds.")
 
 
 _register_subcommands()

@@ -1,8 +1,10 @@
-"""Scheduled jobs (APScheduler): sign a checkpoint every interval while the log grows."""
+"""Scheduled jobs (APScheduler): sign a checkpoint every interval while the log grows; apply
+retention (``add_retention_job``)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -29,3 +31,29 @@ def start_checkpoint_scheduler(checkpointer: Checkpointer, interval_s: float) ->
     )
     scheduler.start()
     return scheduler
+
+
+def add_retention_job(scheduler: BackgroundScheduler, app: Any, interval_s: float) -> None:
+    """Run ``app.run_retention()`` every interval: purges whatever fell due under the profile.
+
+    A failed run is logged and retried at the next interval; a run already in progress (slow
+    purge) is not started twice (``max_instances=1``), and several processes are safe anyway.
+    """
+
+    def run() -> None:
+        try:
+            report = app.run_retention()
+        except Exception:
+            log.exception("retention run failed; retrying at the next interval")
+            return
+        if report.purges or report.holds:
+            log.info("retention: %d keys purged, %d holds changed", len(report.purges), len(report.holds))
+
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=interval_s,
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+    )

@@ -20,12 +20,15 @@ from ops.commands.base import utcnow
 from ops.commands.cases import CaseCommands
 from ops.commands.disclosures import DisclosureCommands
 from ops.commands.reads import MAX_BATCH, BatchRejectedError, ReadCommands
+from ops.commands.retention import RetentionCommands
 from ops.commands.searches import SearchCommands
 
 __all__ = ["AlprLedger", "BatchRejectedError", "MAX_BATCH"]
 
 
-class AlprLedger(ReadCommands, AccountCommands, SearchCommands, DisclosureCommands, CaseCommands):
+class AlprLedger(
+    ReadCommands, AccountCommands, SearchCommands, DisclosureCommands, CaseCommands, RetentionCommands
+):
     def __init__(
         self,
         env: dict[str, str] | None = None,

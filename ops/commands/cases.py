@@ -68,7 +68,8 @@ class CaseCommands(CommandsBase):
         return CaseView.of(case)
 
     def attach_reads(self, number: str, read_ids: Iterable[UUID | str], *, actor: Actor) -> CaseView:
-        """Attach stored reads to an open case (unknown read ids refuse the whole request)."""
+        """Attach stored reads to an open case (unknown read ids refuse the whole request, 422; purged
+        ones too, 409). The reads are then kept under the case's key, past their day."""
         case = self._case(number)
         ids = list(read_ids)
         if not ids or len(ids) > MAX_ATTACH:
@@ -84,9 +85,34 @@ class CaseCommands(CommandsBase):
             if not self._is_read(read_id):
                 raise InvalidFieldError(f"read_ids[{i}]", "case.read.unknown", "no stored read has this id")
             parsed.append(read_id)
+        alive = None if self.keystore is None else self.keystore.data_keys(parsed)
+        for i, read_id in enumerate(parsed):
+            if alive is not None and read_id not in alive:
+                raise ConflictError(
+                    f"read_ids[{i}]", "case.read.purged", "this read is purged (its data key is destroyed)"
+                )
         case.attach(parsed, by=actor_fields(actor)[0], at=self.clock())
         self._save_case(case)
+        self._keep_under_case(case.id, parsed)
         return CaseView.of(case)
+
+    def _keep_under_case(self, case_id: UUID, read_ids: Iterable[UUID]) -> None:
+        """Move attached reads still under their day's key under the case's key, so that the day's
+        purge passes them by (case-linked retention). After the save: if this is interrupted, the
+        retention run moves them before it destroys their day. Reads under a hold's or another
+        case's key stay there (the run moves them when that key falls due)."""
+        from ledger.keystore import KeyStoreError
+        from ops.keys import READS, case_kek
+
+        if self.keystore is None:
+            return
+        for read_id in dict.fromkeys(read_ids):
+            current = self.keystore.kek_of(read_id)
+            if current is not None and current.startswith(READS + ":"):
+                try:
+                    self.keystore.rekey(read_id, case_kek(case_id))
+                except KeyStoreError:
+                    pass  # its day was purged a moment ago: nothing left to keep
 
     def close_case(self, number: str, final_classification: str, *, actor: Actor) -> CaseView:
         """Close a case with its final classification (which sets its retention)."""

@@ -1,0 +1,117 @@
+"""``alpr-ledger retention ...``: apply the active profile's retention now, shred one read, list
+holds. Thin: parse, call the service, print. Changes are recorded with the actor
+``cli:<operating-system user>``; results go to stdout, errors to stderr.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated, Optional
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from ops.service import AlprLedger
+
+app = typer.Typer(no_args_is_help=True)
+console = Console(stderr=True)
+
+DbOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer needs Optional here
+    typer.Option(
+        "--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."
+    ),
+]
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "cli"
+
+
+@contextmanager
+def _service(db: str | None) -> Iterator[AlprLedger]:
+    from ops.cli import _runtime
+
+    runtime = _runtime(db)
+    try:
+        service: AlprLedger = runtime.app
+        yield service
+    except DomainError as exc:
+        console.print(f"[red]error[/red] {exc.field}: {exc.message} [{exc.rule}]")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+
+
+@app.command()
+def run(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what is due; destroy nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Destroy the keys of every record past due under the active profile, recording each purge."""
+    with _service(db) as svc:
+        report = svc.run_retention(dry_run=dry_run, by=_actor())
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    verb = "would purge" if dry_run else "purged"
+    print(f"profile {report.profile} at {report.now.isoformat()}: {verb} {len(report.purges)} keys")
+    for p in report.purges:
+        count = "?" if p.record_count is None else str(p.record_count)
+        due = "at once" if p.due_at is None else f"due {p.due_at.isoformat()}"
+        mark = " (reconciled)" if p.reconciled else ""
+        print(f"  {p.key_id}: {count} records, {p.rule}, {due}{mark}")
+        print(f"    {p.clause}")
+    for h in report.holds:
+        print(f"  hold {h.hold_id} (case {h.case_number}): {h.action}, review date {h.review_by.isoformat()}")
+    if report.rekeyed or report.blobs_deleted:
+        print(f"  {report.rekeyed} reads re-keyed, {report.blobs_deleted} image files deleted")
+
+
+@app.command()
+def shred(
+    read_id: Annotated[str, typer.Argument(help="Id of the read to shred.")],
+    rule: Annotated[str, typer.Option("--rule", help="court_order or erroneous_read.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, in words (e.g. the order's reference).")],
+    db: DbOption = None,
+) -> None:
+    """Shred one read now: destroy its data key (cannot be undone) and record why."""
+    try:
+        rid = UUID(read_id)
+    except ValueError:
+        console.print("[red]error[/red] read_id: must be a UUID [id.format]")
+        raise typer.Exit(1) from None
+    with _service(db) as svc:
+        info = svc.shred_record(rid, rule=rule, reason=reason, actor=_actor())
+    print(f"shredded {rid}: {info.rule} at {info.destroyed_at.isoformat()} (purge {info.purge_id})")
+
+
+@app.command()
+def holds(
+    status: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--status", help="requested, active, flagged, denied or released."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """List holds (flagged ones need a supervisor: re-justify or release)."""
+    with _service(db) as svc:
+        views = svc.list_holds(status)
+    for v in views:
+        print(
+            f"{v.hold_id}  {v.status:<9}  case {v.case_number}  {len(v.read_ids)} reads  "
+            f"review by {v.review_by.isoformat()}  requested by {v.requested_by}"
+        )
+    if not views:
+        console.print("no holds")
