@@ -9,6 +9,8 @@ DEMO_READS ?= 20000
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Reads of the day bench.retention shreds (its default, used for the recorded run, is 1000000).
+BENCH_SHRED_READS ?= 100000
 
 .PHONY: run test install install-dev lint bench clean
 
@@ -40,6 +42,7 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.retention --reads $(BENCH_SHRED_READS)
 
 clean:
 	rm -rf $(VENV) var

@@ -108,6 +108,11 @@ class ThrowawayCluster:
                 time.sleep(0.2)
         return self.admin_url(self.dbname)
 
+    @property
+    def data_dir(self) -> Path | None:
+        """The cluster's data directory while it runs (tests scan its raw files), else None."""
+        return None if self.root is None else self.root / "data"
+
     def admin_url(self, dbname: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
 
@@ -138,8 +143,8 @@ class ThrowawayCluster:
 def main(argv: list[str]) -> int:
     """``python -m ops.pgcluster -- CMD ...``: run CMD with a throwaway cluster.
 
-    CMD sees the server's admin URL in ``ALPR_TEST_POSTGRES_URL``; the cluster is stopped and
-    deleted however CMD ends.
+    CMD sees the server's admin URL in ``ALPR_TEST_POSTGRES_URL`` (and its data directory in
+    ``ALPR_TEST_POSTGRES_DATA_DIR``); the cluster is stopped and deleted however CMD ends.
     """
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -150,7 +155,11 @@ def main(argv: list[str]) -> int:
     cluster.start()
     print(f"throwaway PostgreSQL on 127.0.0.1:{cluster.port}", file=sys.stderr)
     try:
-        env = dict(os.environ, ALPR_TEST_POSTGRES_URL=cluster.admin_url("postgres"))
+        env = dict(
+            os.environ,
+            ALPR_TEST_POSTGRES_URL=cluster.admin_url("postgres"),
+            ALPR_TEST_POSTGRES_DATA_DIR=str(cluster.data_dir),  # tests scan its raw files
+        )
         return subprocess.call(argv, env=env)
     finally:
         cluster.stop()

@@ -23,8 +23,10 @@ BACKENDS = ["sqlite", "postgres"]
 
 
 class PostgresServer:
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, data_dir: Path | None = None) -> None:
         self.admin_url = admin_url
+        # The data directory of our own throwaway cluster; None for an external server.
+        self.data_dir = data_dir
         self._names = itertools.count()
 
     def new_database(self) -> str:
@@ -39,14 +41,15 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     url = os.environ.get("ALPR_TEST_POSTGRES_URL")
     if url:
-        yield PostgresServer(url)
+        data_dir = os.environ.get("ALPR_TEST_POSTGRES_DATA_DIR")  # set by ``python -m ops.pgcluster``
+        yield PostgresServer(url, Path(data_dir) if data_dir else None)
         return
     from ops.pgcluster import ThrowawayCluster
 
     cluster = ThrowawayCluster()
     cluster.start()
     try:
-        yield PostgresServer(cluster.admin_url("postgres"))
+        yield PostgresServer(cluster.admin_url("postgres"), cluster.data_dir)
     finally:
         cluster.stop()
 
