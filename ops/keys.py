@@ -25,6 +25,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -46,6 +47,7 @@ DISCLOSURES: Final = "disclosures"
 CREDENTIALS: Final = "credentials"
 
 KEY_STORE_SCHEMA: Final = "alpr_keys"
+KEY_DATABASE_SUFFIX: Final = "_keys"
 MASTER_KEY_FILE: Final = "master.key"
 
 
@@ -104,6 +106,35 @@ def master_key_for(settings: Settings) -> LocalMasterKey:
     return LocalMasterKey.from_file(settings.data_dir / MASTER_KEY_FILE, create=True)
 
 
+def key_database_url(database_url: str) -> str:
+    """The default key store of a PostgreSQL ledger: database ``<ledger database>_keys`` on the same
+    server, so that a dump or copy of the events database never carries a single key."""
+    parts = urlsplit(database_url)
+    name = unquote(parts.path.lstrip("/")) or "postgres"
+    return urlunsplit(parts._replace(path="/" + quote(name + KEY_DATABASE_SUFFIX)))
+
+
+def ensure_key_database(database_url: str) -> str:
+    """Create the default key database if it does not exist yet (needs CREATEDB; otherwise create
+    it by hand or set ``ALPR_KEY_STORE_URL``); returns its URL."""
+    import psycopg
+    from psycopg import sql
+
+    url = key_database_url(database_url)
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # another process created it a moment ago
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise PermissionError(
+                    f"cannot create the key database {name!r}: create it, or set ALPR_KEY_STORE_URL"
+                ) from exc
+    return url
+
+
 def open_keystore(settings: Settings) -> KeyStore:
     """The key store the settings name: never inside the events table or its database file."""
     master = master_key_for(settings)
@@ -112,7 +143,7 @@ def open_keystore(settings: Settings) -> KeyStore:
         if settings.database_url.startswith("sqlite://"):
             url = f"sqlite:///{(settings.data_dir / 'keys.db').as_posix()}"
         else:
-            url = settings.database_url
+            url = ensure_key_database(settings.database_url)
     if url.startswith("sqlite://"):
         from ledger.keystore_sqlite import SQLiteKeyStore
         from ops.bootstrap import sqlite_path

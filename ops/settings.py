@@ -47,7 +47,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "Where data keys live, apart from the events: sqlite:///PATH or postgresql://... "
-            "Default: data_dir/keys.db beside a SQLite ledger, schema alpr_keys of a PostgreSQL ledger."
+            "Default: data_dir/keys.db beside a SQLite ledger; database <name>_keys on the server of a "
+            "PostgreSQL ledger (created on first start), so a copy of the events database holds no key."
         ),
     )
     retention_interval_s: float = Field(

@@ -33,7 +33,7 @@ from ledger.audit import audit
 from ledger.blobs import blob_digest
 from ledger.keystore import KeyIntegrityError
 from ops.bootstrap import Runtime, build_runtime, sqlite_path
-from ops.keys import KEY_STORE_SCHEMA, read_kek, utc_day
+from ops.keys import KEY_STORE_SCHEMA, key_database_url, read_kek, utc_day
 from ops.settings import Settings
 from tests.api_support import token_for
 from tests.cameras_support import read_from, register
@@ -311,12 +311,12 @@ def test_old_copy_of_event_store_reads_purged_with_current_key_store(settings: S
     finally:
         runtime.close()
 
-    # The old copy restored beside the CURRENT key store (for PostgreSQL the key store schema of
-    # the original database: the copy's own alpr_keys schema is as old as the copy).
+    # The old copy restored beside the CURRENT key store (for PostgreSQL the original's key
+    # database: a copy of the events database carries no keys at all).
     restored = settings.model_copy(
         update={
             "database_url": backup_url,
-            "key_store_url": settings.database_url if is_postgres(settings) else None,
+            "key_store_url": key_database_url(settings.database_url) if is_postgres(settings) else None,
         }
     )
     copy = build_runtime(restored)
@@ -355,7 +355,7 @@ class KeyRows:
         if is_postgres(self.settings):
             sql = sql.replace("?", "%s").replace("deks", f"{KEY_STORE_SCHEMA}.deks")
             sql = sql.replace("keks", f"{KEY_STORE_SCHEMA}.keks")
-            with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
+            with psycopg.connect(key_database_url(self.settings.database_url), autocommit=True) as conn:
                 cur = conn.execute(sql, params)
                 return cur.fetchall() if cur.description else []
         with sqlite3.connect(self.settings.data_dir / "keys.db") as conn:
