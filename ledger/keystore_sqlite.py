@@ -165,19 +165,24 @@ class SQLiteKeyStore(KeyStore):
                 ).fetchone()
                 if hit:
                     raise KeyDestroyedError(f"data key of {hit[0]} was destroyed; its id is not reused")
-            existing = self._deks_in(c, ids)  # the write lock is held: no one can add one now
+            before = self._conn.total_changes
             try:
+                # Existing keys stay (a retried ingest): the write lock is held, so whatever is
+                # not inserted here was there before, and only then is it read back.
                 c.executemany(
-                    "INSERT INTO deks VALUES (?, ?, ?, ?)",
+                    "INSERT INTO deks VALUES (?, ?, ?, ?) ON CONFLICT (record_id) DO NOTHING",
                     [
-                        (str(rid), kek_id, wrapped, stamp)
-                        for rid, kek_id, wrapped in rows
-                        if rid not in existing
+                        (rid, kek_id, wrapped, stamp)
+                        for rid, (_, kek_id, wrapped) in zip(ids, rows, strict=True)
                     ],
                 )
             except sqlite3.IntegrityError as e:  # the foreign key: the KEK is gone
                 raise KeyDestroyedError("the KEK of these records was destroyed") from e
-            return existing
+            if self._conn.total_changes - before == len(set(ids)):
+                return {}
+            existing = self._deks_in(c, ids)
+            mine = {UUID(rid): wrapped for rid, (_, _, wrapped) in zip(ids, rows, strict=True)}
+            return {rid: row for rid, row in existing.items() if row.wrapped != mine[rid]}
 
     def _deks_in(self, c: sqlite3.Cursor, ids: Sequence[str]) -> dict[UUID, WrappedDek]:
         found: dict[UUID, WrappedDek] = {}

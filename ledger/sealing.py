@@ -109,27 +109,24 @@ def _aad(record_id: UUID, field: str, topic: str) -> bytes:
     return _aad_base(record_id, topic) + field.encode()
 
 
-_PLAIN_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_SCALARS = (str, int, float, bool, type(None))
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
 
 
-def _plain(value: Any, depth: int = 0) -> bool:
-    """Strings, numbers, None, and dicts of them with string keys (two levels): JSON carries
-    these exactly, and every codec here decodes plain JSON to the same values."""
-    if isinstance(value, _SCALARS):
-        return not isinstance(value, float) or value == value and value not in (float("inf"), float("-inf"))
-    if isinstance(value, dict) and depth < 2:
-        return all(
-            isinstance(k, str) and not k.startswith("_") and _plain(v, depth + 1) for k, v in value.items()
-        )
-    return False
+_PLAIN_JSON = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_refuse
+).encode
 
 
 def _encode(value: Any, codec: Codec) -> bytes:
     # The ingest path seals a dict of plain values per event: C-accelerated JSON is several times
-    # faster than a general transcoder, and the codec decodes it to the same values.
-    if codec is not JSON_CODEC and _plain(value):
-        return _PLAIN_JSON(value).encode()
+    # faster than a general transcoder. A value plain JSON cannot carry (a UUID, a datetime, NaN)
+    # goes to the codec; either way the codec decodes the bytes to the same values.
+    if codec is not JSON_CODEC:
+        try:
+            return _PLAIN_JSON(value).encode()
+        except (TypeError, ValueError):
+            pass
     return codec.encode(value)
 
 
@@ -243,6 +240,7 @@ class SealingPolicy:
 
     def __init__(self, rules: Mapping[str, TopicRule | Sequence[str | FieldRule]]) -> None:
         self._rules: dict[str, TopicRule] = {}
+        self._group_cache: dict[tuple[int, tuple[bool, ...]], dict[_Segments, list[str]]] = {}
         for topic, rule in rules.items():
             if not isinstance(rule, TopicRule):
                 rule = TopicRule(tuple(FieldRule(f) if isinstance(f, str) else f for f in rule))
@@ -263,15 +261,19 @@ class SealingPolicy:
         owner = state[rule.key_owner]
         return owner if isinstance(owner, UUID) else UUID(str(owner))
 
-    def _groups(
-        self, rule: TopicRule, state: Mapping[str, Any]
-    ) -> dict[tuple[tuple[str, bool], ...], list[str]]:
+    def _groups(self, rule: TopicRule, state: Mapping[str, Any]) -> dict[_Segments, list[str]]:
         """The applicable fields grouped by the container that holds them: ``()`` for top-level
-        fields, ``(("added", True),)`` for keys inside each item of ``added``."""
-        groups: dict[_Segments, list[str]] = {}
-        for f in rule.fields:
-            if f.applies(state):
-                groups.setdefault(f.segments[:-1], []).append(f.segments[-1][0])
+        fields, ``(("added", True),)`` for keys inside each item of ``added``. Cached per rule and
+        set of applicable fields (this runs once per sealed event)."""
+        applicable = tuple(f.applies(state) for f in rule.fields)
+        cache_key = (id(rule), applicable)
+        groups = self._group_cache.get(cache_key)
+        if groups is None:
+            groups = {}
+            for f, applies in zip(rule.fields, applicable, strict=True):
+                if applies:
+                    groups.setdefault(f.segments[:-1], []).append(f.segments[-1][0])
+            self._group_cache[cache_key] = groups
         return groups
 
     def seal_state(
@@ -309,7 +311,10 @@ class SealingPolicy:
                 container[SEALED_KEY] = _seal(aead, taken, base + path.encode(), codec)
 
         for container_path, leaves in self._groups(rule, state).items():
-            _each_container(out, container_path, "", functools.partial(seal_group, leaves=leaves))
+            if not container_path:  # top-level fields: the common case, without the walk
+                seal_group(out, "", leaves)
+            else:
+                _each_container(out, container_path, "", functools.partial(seal_group, leaves=leaves))
         return out
 
     def unseal_state(
@@ -357,7 +362,10 @@ class SealingPolicy:
             container.update(values)
 
         for container_path, leaves in self._groups(rule, state).items():
-            _each_container(out, container_path, "", functools.partial(open_group, leaves=leaves))
+            if not container_path:
+                open_group(out, "", leaves)
+            else:
+                _each_container(out, container_path, "", functools.partial(open_group, leaves=leaves))
         return out
 
     def sealed_paths(self, topic: str) -> tuple[str, ...]:
