@@ -8,14 +8,20 @@ manifest's ``format``):
     ``format``, ``origin``, ``disclosure_id``, ``recipient`` (agency, person, contact), ``purpose``,
     ``case_number``, ``legal_basis``, ``approval`` (by, role, reference), ``released_at``,
     ``released_read_ids``, ``checkpoint_size``, ``records`` (for each: ``read_id``, ``ledger_index``,
-    ``state_sha256``, ``topic`` and the paths of its files) and ``files`` (SHA-256 of every other
-    file). The SHA-256 of ``manifest.json`` is the package digest the ``Released`` event records.
+    ``state_sha256``, ``topic`` and the paths of its files), ``files`` (SHA-256 of every file kept
+    at rest) and ``readable_files`` (a note that the readable copies are not among them). The
+    SHA-256 of ``manifest.json`` is the package digest the ``Released`` event records; the
+    manifest is written once, at release.
 ``records/<read id>.state``
     The read's ``Captured`` event state bytes exactly as stored: SHA-256 of these is the entry's
     ``state_sha256``.
 ``records/<read id>.json``
     A readable copy of the same event (not evidence: the ``.state`` bytes are; once personal fields
-    are sealed the ``.state`` bytes are ciphertext and this copy is what the recipient reads).
+    are sealed the ``.state`` bytes are ciphertext and this copy is what the recipient reads). It is
+    NOT written to disk: a plaintext copy kept beside the package would outlive the read's key, so
+    the crypto-shredding of retention would never reach it. It is rendered from the sealed record
+    when the package is downloaded (``zip_package(..., extra=...)``), so after a purge it shows the
+    read as purged. Being a view that changes with the key's fate, it is not in ``files``.
 ``entries/<index>.bin``
     The canonical ledger entry of the record (``ledger.verify._entry``).
 ``proofs/<index>.json``
@@ -35,14 +41,15 @@ import io
 import json
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ledger.store import LedgerStore
 
 PACKAGE_FORMAT = "alpr-ledger-package/v1"
+READABLE_FILES_NOTE = "rendered at download from the sealed records; not covered by files hashes"
 _FIXED = 96  # tag, index, version, recorded time, state hash, prev (ledger.verify._entry)
 _U16 = struct.Struct(">H")
 _VERSION = struct.Struct(">Q")
@@ -84,7 +91,6 @@ class PackageRecord:
     read_id: str
     topic: str
     state: bytes  # exactly as stored
-    readable: dict[str, Any]
     index: int
     entry: bytes
     leaf_hash: bytes
@@ -129,8 +135,7 @@ def write_package(
         readable_name = f"records/{record.read_id}.json"
         entry_name = f"entries/{record.index}.bin"
         proof_name = f"proofs/{record.index}.json"
-        put(state_name, record.state)
-        put(readable_name, _json(record.readable))
+        put(state_name, record.state)  # sealed: the readable copy is rendered at download
         put(entry_name, record.entry)
         proof = {
             "index": record.index,
@@ -161,16 +166,36 @@ def write_package(
         "checkpoint_size": checkpoint_size,
         "records": listed,
         "files": files,
+        "readable_files": READABLE_FILES_NOTE,
     }
     data = _json(manifest)
     (out / "manifest.json").write_bytes(data)
     return hashlib.sha256(data).hexdigest()
 
 
-def zip_package(path: Path) -> bytes:
-    """The package directory as a zip archive (paths relative to the package, sorted)."""
+def readable_json(readable: dict[str, Any]) -> bytes:
+    """The bytes of a record's readable copy (``records/<read id>.json``) as the archive carries it."""
+    return _json(readable)
+
+
+def zip_package(path: Path, extra: Mapping[str, bytes] | None = None) -> bytes:
+    """The package directory as a zip archive (paths relative to the package, sorted), with the
+    files of ``extra`` (archive name -> bytes) added: the readable copies rendered at download.
+
+    An ``extra`` name that is also a file of the directory is refused, so nothing rendered can pass
+    itself off as (or hide) a file the manifest hashes.
+    """
+    files = {item.relative_to(path).as_posix(): item for item in path.rglob("*") if item.is_file()}
+    added = dict(extra or {})
+    for name in added:
+        parts = PurePosixPath(name).parts
+        if not name or name.startswith("/") or ".." in parts or name in files:
+            raise ValueError(f"extra file {name!r} is not a new path inside the package")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for item in sorted(p for p in path.rglob("*") if p.is_file()):
-            archive.write(item, item.relative_to(path).as_posix())
+        for name in sorted({*files, *added}):
+            if name in files:
+                archive.write(files[name], name)
+            else:
+                archive.writestr(name, added[name])
     return buffer.getvalue()

@@ -4,19 +4,23 @@ and name the record when a record byte, an entry or a proof is altered."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
 
 from domain.policy import Role
-from ledger.package import PACKAGE_FORMAT
+from ledger.package import PACKAGE_FORMAT, READABLE_FILES_NOTE, zip_package
 from ledger.verify._bundle import PackageVerificationError, verify_bundle, verify_package
 from ops.bootstrap import Runtime, build_runtime
 from ops.cli import app as cli
@@ -59,9 +63,47 @@ def test_released_package_verifies_with_cli_and_module_when_intact(runtime: Runt
         assert len((package / record["state"]).read_bytes()) > 0
 
 
-def test_package_digest_is_recorded_in_release_event(runtime: Runtime, tmp_path: Path) -> None:
-    import hashlib
+def test_package_at_rest_holds_no_readable_copy_and_download_renders_it(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    package, reads = release(runtime, 2)
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert manifest["readable_files"] == READABLE_FILES_NOTE
+    on_disk = sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file())
+    assert not [name for name in on_disk if name.endswith(".json") and name.startswith("records/")]
+    for record in manifest["records"]:
+        assert record["readable"] == f"records/{record['read_id']}.json"
+        assert record["readable"] not in manifest["files"]
+    assert sorted(manifest["files"]) == sorted(n for n in on_disk if n != "manifest.json")
 
+    data = runtime.app.package_zip(UUID(manifest["disclosure_id"]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = sorted(archive.namelist())
+        assert names == sorted([*on_disk, *(f"records/{r}.json" for r in reads)])
+        archive.extractall(tmp_path / "unzipped")
+    for read_id in reads:
+        readable = json.loads((tmp_path / "unzipped" / "records" / f"{read_id}.json").read_text())
+        read = runtime.app.repository.get(UUID(read_id))
+        assert readable["read_id"] == read_id and readable["plate"] == read.plate
+        assert "purged" not in readable
+    # The rendered copies change nothing the proofs cover: the download verifies, digest unchanged.
+    assert verify_package(tmp_path / "unzipped", vkey=runtime.checkpointer.signer.vkey).records
+    (entry,) = runtime.app.dissemination_log()
+    unzipped_manifest = (tmp_path / "unzipped" / "manifest.json").read_bytes()
+    assert entry.package_sha256 == hashlib.sha256(unzipped_manifest).hexdigest()
+
+
+def test_zip_package_refuses_extra_file_that_shadows_or_escapes_the_package(tmp_path: Path) -> None:
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "a.state").write_bytes(b"sealed")
+    with zipfile.ZipFile(io.BytesIO(zip_package(tmp_path, extra={"records/a.json": b"{}"}))) as archive:
+        assert archive.read("records/a.json") == b"{}" and archive.read("records/a.state") == b"sealed"
+    for name in ("records/a.state", "../a.json", "/etc/a.json", ""):
+        with pytest.raises(ValueError):
+            zip_package(tmp_path, extra={name: b"{}"})
+
+
+def test_package_digest_is_recorded_in_release_event(runtime: Runtime, tmp_path: Path) -> None:
     package, _ = release(runtime, 1, out=tmp_path / "pkg")
     digest = hashlib.sha256((package / "manifest.json").read_bytes()).hexdigest()
     (entry,) = runtime.app.dissemination_log()
@@ -121,8 +163,6 @@ def test_verify_names_record_when_record_and_manifest_hash_are_both_altered(
     package: tuple[Path, list[str]],
 ) -> None:
     # Editing the manifest too does not help: the entry (under the signed root) commits to the hash.
-    import hashlib
-
     path, reads = package
     state = path / "records" / f"{reads[0]}.state"
     state.write_bytes(state.read_bytes().replace(b'"', b"'", 1))

@@ -10,9 +10,12 @@ wrong files fails instead of passing.
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import sqlite3
 import uuid
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,12 +35,14 @@ from domain.values import is_purged
 from ledger.audit import audit
 from ledger.blobs import blob_digest
 from ledger.keystore import KeyIntegrityError
+from ledger.verify._bundle import verify_package
 from ops.bootstrap import Runtime, build_runtime, sqlite_path
 from ops.keys import KEY_STORE_SCHEMA, key_database_url, read_kek, utc_day
 from ops.settings import Settings
 from tests.api_support import token_for
 from tests.cameras_support import read_from, register
 from tests.conftest import PostgresServer
+from tests.disclosure_support import person, request
 from tests.hits_support import FakeClock
 
 OLD = timedelta(days=3)
@@ -250,9 +255,33 @@ def assert_nowhere(raw: RawStorage, data: Ingested) -> None:
 # ---- tests --------------------------------------------------------------------------------------
 
 
-def test_raw_storage_holds_no_plate_after_ingest_nor_after_purge(runtime: Runtime, raw: RawStorage) -> None:
+def release_disclosure_of(runtime: Runtime, read_id: UUID) -> UUID:
+    """Release one read to an outside agency: its package is written under the data directory."""
+    app = runtime.app
+    po = person(Role.PRIVACY_OFFICER)
+    disclosure = app.request_disclosure(request([read_id]), by=person(Role.INVESTIGATOR))
+    app.approve_disclosure(disclosure.id, by=po, reference="APO memo 1")
+    app.release_disclosure(disclosure.id, by=po)
+    return disclosure.id
+
+
+def download_package(runtime: Runtime, disclosure_id: UUID, into: Path) -> Path:
+    """The package as GET /v1/disclosures/{id}/package serves it, unzipped into ``into``."""
+    with zipfile.ZipFile(io.BytesIO(runtime.app.package_zip(disclosure_id))) as archive:
+        archive.extractall(into)
+    return into
+
+
+def test_raw_storage_holds_no_plate_after_ingest_nor_after_purge(
+    runtime: Runtime, raw: RawStorage, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     data = ingest_everything(runtime)
     app = runtime.app
+    # A released package lives in the data directory the scans read: it must hold no plate either.
+    disclosure_id = release_disclosure_of(runtime, data.read_id)
+    before = download_package(runtime, disclosure_id, tmp_path_factory.mktemp("before"))
+    readable = json.loads((before / "records" / f"{data.read_id}.json").read_text())
+    assert readable["plate"] == data.plates["read"] and "purged" not in readable  # rendered, not stored
     read: object = app.repository.get(data.read_id)
     assert isinstance(read, Read) and read.plate == data.plates["read"]  # sealed, yet it opens
     for sha, image in data.images.items():
@@ -278,6 +307,15 @@ def test_raw_storage_holds_no_plate_after_ingest_nor_after_purge(runtime: Runtim
     today: object = app.repository.get(data.today_id)
     assert isinstance(today, Read) and today.plate == data.plates["today"]
     assert audit(runtime.ledger, runtime.checkpointer.signer.vkey).ok
+    # The download now renders the released read as purged, and the package still verifies.
+    after = download_package(runtime, disclosure_id, tmp_path_factory.mktemp("after"))
+    readable = json.loads((after / "records" / f"{data.read_id}.json").read_text())
+    assert readable["plate"] is None and readable["state"] is None and readable["camera_id"] == data.camera_id
+    assert readable["purged"]["rule"] == RULE_READ_RETENTION and readable["purged"]["clause"]
+    assert readable["purged"]["destroyed_at"] is not None
+    assert find(walk(after), data.secrets) == {}
+    report = verify_package(after, vkey=runtime.checkpointer.signer.vkey)
+    assert report.disclosure_id == str(disclosure_id) and report.records == (str(data.read_id),)
 
 
 def copy_event_store(settings: Settings, name: str) -> str:

@@ -191,7 +191,8 @@ class DisclosureCommands(CommandsBase):
         final = out if out is not None else self.package_dir(disclosure_id)
         if final.exists() and any(final.iterdir()):
             raise ConflictError("out", "disclosure.package.exists", f"{final} already holds files")
-        states = {read_id: self._captured(read_id) for read_id in released}
+        # Only the sealed bytes go into the package at rest; readable copies are rendered at download.
+        states = {read_id: self._captured(read_id)[0] for read_id in released}
         checkpoint = self._checkpointer().checkpoint()
         store = self._ledger()
         located = locate_entries(store, [str(r) for r in released], checkpoint.size)
@@ -202,11 +203,9 @@ class DisclosureCommands(CommandsBase):
                 raise RuntimeError(f"read {read_id} has no ledger entry below size {checkpoint.size}")
             entry = located[key]
             leaf, proof = store.inclusion_proof(entry.index, checkpoint.size)
-            stored, readable = states[read_id]
+            stored = states[read_id]
             records.append(
-                PackageRecord(
-                    key, stored.topic, stored.state, readable, entry.index, entry.entry, leaf, proof
-                )
+                PackageRecord(key, stored.topic, stored.state, entry.index, entry.entry, leaf, proof)
             )
         now = self.clock()
         approval = disclosure.approval
@@ -273,8 +272,15 @@ class DisclosureCommands(CommandsBase):
         return root / str(disclosure_id)
 
     def package_zip(self, disclosure_id: UUID) -> bytes:
-        """The released package of a disclosure as a zip archive."""
-        from ledger.package import zip_package
+        """The released package of a disclosure as a zip archive, with each record's readable copy
+        (``records/<read id>.json``) rendered now from the sealed record.
+
+        The copies are not kept on disk (they would outlive a purge in plaintext): rendered here,
+        a read whose key retention destroyed shows as purged, with when and under which clause.
+        """
+        import json
+
+        from ledger.package import readable_json, zip_package
 
         disclosure = self.get_disclosure(disclosure_id)
         if disclosure.status is not DisclosureStatus.RELEASED:
@@ -288,7 +294,18 @@ class DisclosureCommands(CommandsBase):
                 "disclosure.package.missing",
                 f"the package is not on this server ({path.name})",
             )
-        return zip_package(path)
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            read_ids = [UUID(record["read_id"]) for record in manifest["records"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RuntimeError(
+                f"the package manifest of disclosure {disclosure_id} is unreadable: {exc}"
+            ) from None
+        # Names built from the ids, as write_package names them (never a path taken from a file).
+        rendered = {
+            f"records/{read_id}.json": readable_json(self._captured(read_id)[1]) for read_id in read_ids
+        }
+        return zip_package(path, extra=rendered)
 
     def dissemination_log(
         self, since: datetime | None = None, until: datetime | None = None
