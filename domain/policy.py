@@ -140,6 +140,11 @@ class PolicyProfile:
     # Classification -> event that ends retention (e.g. "person_located") for classifications whose
     # ``case_retention`` value is None but which are not permanent.
     case_retention_until: dict[str, Sourced[str]] = field(default_factory=dict)
+    # True when ``read_retention`` is a MAXIMUM ("not to exceed 30 days"): every read is destroyed
+    # before it is that old, so a capture day falls due from its first instant. False: a minimum
+    # ("retained for a minimum of one year"): the day falls due once its last read is that old.
+    # Sourced by read_retention's own clause.
+    read_retention_is_maximum: bool = False
 
     def prohibited(self, code: str) -> ProhibitedGround | None:
         return next((g for g in self.prohibited_grounds if g.code == code), None)
@@ -167,6 +172,7 @@ class PolicyProfile:
         names the entry within a collection field (a classification, a purpose code...) or is "".
         The CLI prints these rows and the tests check that each one is sourced."""
         yield "read_retention", "", self.read_retention.value, self.read_retention.clause
+        yield "read_retention_is_maximum", "", self.read_retention_is_maximum, self.read_retention.clause
         yield "query_log_retention", "", self.query_log_retention.value, self.query_log_retention.clause
         for name, period in self.case_retention.items():
             yield "case_retention", name, period.value, period.clause

@@ -990,6 +990,7 @@ def _county_sheriff_2025() -> PolicyProfile:
             timedelta(days=30),
             _c(f"{ref} VII.A", "will be stored for a period not to exceed 30 days"),
         ),
+        read_retention_is_maximum=True,
         query_log_retention=Sourced(
             calendar_years(6),
             _c(

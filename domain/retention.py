@@ -60,9 +60,28 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+MAXIMUM_MARGIN: Final = timedelta(hours=2)
+"""Under a maximum read retention a day falls due this long before its first read reaches the
+maximum, so that a retention job running at least this often destroys every read in time. The
+service refuses a longer retention interval under such a profile."""
+
+
 def read_day_due(day: date, policy: PolicyProfile) -> datetime:
-    """When every read captured on UTC ``day`` has been kept for the profile's read retention."""
+    """When the reads captured on UTC ``day`` fall due.
+
+    Under a minimum retention (NYPD, MPTC "a minimum of one year"): once the day's LAST read has
+    been kept for the period (end of day + period). Under a maximum ("not to exceed 30 days",
+    TCSO VII.A): before the day's FIRST read exceeds it (start of day + period - margin).
+    """
+    if policy.read_retention_is_maximum:
+        return read_day_limit(day, policy) - MAXIMUM_MARGIN
     return end_of_day(day) + policy.read_retention.value
+
+
+def read_day_limit(day: date, policy: PolicyProfile) -> datetime:
+    """Under a maximum read retention, when the day's first read reaches the maximum: a purge
+    after this is late, whatever the audit's tolerance."""
+    return datetime.combine(day, time.min, tzinfo=UTC) + policy.read_retention.value
 
 
 def search_day_due(day: date, policy: PolicyProfile) -> datetime:
@@ -383,6 +402,7 @@ def check_review_by(review_by: datetime, now: datetime) -> None:
 
 __all__ = [
     "HOLD_GRACE",
+    "MAXIMUM_MARGIN",
     "MAX_HOLD_READS",
     "RULE_CASE_RETENTION",
     "RULE_COURT_ORDER",
@@ -401,5 +421,6 @@ __all__ = [
     "parse_reason",
     "purge_id",
     "read_day_due",
+    "read_day_limit",
     "search_day_due",
 ]

@@ -128,12 +128,19 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
     if run_migrations:
         migrate(settings)
     from domain.profiles import get_profile
+    from domain.retention import MAXIMUM_MARGIN
     from ops.keys import open_keystore
 
+    profile = get_profile(settings.policy)
+    if profile.read_retention_is_maximum and settings.retention_interval_s > MAXIMUM_MARGIN.total_seconds():
+        raise ConfigurationError(
+            f"retention_interval_s: the {profile.name} profile sets a maximum read retention, so the "
+            f"retention job must run at least every {MAXIMUM_MARGIN.total_seconds():.0f} s"
+        )
     keystore = open_keystore(settings)
     app = AlprLedger(
         env=persistence_env(settings.database_url, create_table=False),
-        policy=get_profile(settings.policy),
+        policy=profile,
         blobs=BlobStore(settings.blob_dir),
         token_ttl=timedelta(seconds=settings.token_ttl_s),
         keystore=keystore,

@@ -422,7 +422,9 @@ class RetentionRun:
         cutoff = last_due_day(self.now, period.value)
         due = [
             k
-            for k in self.keystore.keks(retention_class=retention_class, before=cutoff + timedelta(days=1))
+            # A pre-filter only (a maximum retention makes a day due up to a day earlier than a
+            # minimum would): the exact test is the due time below.
+            for k in self.keystore.keks(retention_class=retention_class, before=cutoff + timedelta(days=3))
             if k.day is not None and due_of(k.day, self.policy) <= self.now
         ]
         if not due:
@@ -574,7 +576,12 @@ class RetentionRun:
     # -- internals ---------------------------------------------------------------------------
 
     def _at(self) -> datetime:
-        return self.now
+        """When a change is made: the service clock, read as it is made (a long run's last purge
+        is stamped when it happened), never before the run's time (a clock stepping back must
+        not make a purge look early). A dry run changes nothing: its own time."""
+        if self.dry_run:
+            return self.now
+        return max(self.now, self.app.clock())
 
     def _current(self, read_id: UUID) -> str | None:
         return self.keystore.kek_of(read_id)

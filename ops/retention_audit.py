@@ -6,7 +6,7 @@ and holds that keep reads longer) and a ``Purge.Executed`` event for every destr
 and the active profile this module recomputes when each record fell due and which purge shredded it,
 and lists every record that was not shredded, was shredded late (after its due plus a tolerance, the
 job runs periodically) or early (before its due: a minimum retention cut short), and every day purge
-that destroyed a different number of keys than the log says the day had unheld records.
+that destroyed fewer keys than the log says the day had unheld records (see ``_count_mismatch``).
 
 It never asks the key store for anything: events are decoded by a plain eventsourcing mapper (the
 application's transcoder, no sealing), so sealed personal fields stay opaque tokens and only clear
@@ -44,6 +44,7 @@ from domain.case import Case
 from domain.policy import PolicyProfile, format_duration
 from domain.read import Read
 from domain.retention import (
+    MAXIMUM_MARGIN,
     RULE_CASE_RETENTION,
     RULE_HOLD_RELEASED,
     RULE_QUERY_LOG_RETENTION,
@@ -125,7 +126,8 @@ class RetentionRule:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A record, or the records of one day, not shredded on time; or a day purge whose count is off.
+    """A record, or the records of one day, not shredded on time; or a day purge that destroyed too
+    few keys.
 
     ``record_id`` names a record judged on its own (on a case or hold, or named by a purge);
     ``record_ids`` lists the records concerned (for a day, its records that share the fate; empty for
@@ -443,15 +445,22 @@ class _Judge:
         case = self._case_due(self.attached(record_id, t), t)
         return case is None or (case.at is not None and case.at <= t)
 
+    def slack(self, due: _Due) -> timedelta:
+        """How long after its due a shred is still on time. A maximum read retention ("not to
+        exceed") allows no tolerance past the maximum itself, which is the due plus its margin."""
+        if due.rule == RULE_READ_RETENTION and self.policy.read_retention_is_maximum:
+            return min(self.tolerance, MAXIMUM_MARGIN)
+        return self.tolerance
+
     def verdict(self, due: _Due, shredded_by: _PurgeFacts | None) -> str | None:
         if shredded_by is None:
-            if due.at is not None and due.at + self.tolerance < self.now:
+            if due.at is not None and due.at + self.slack(due) < self.now:
                 return NOT_SHREDDED
             return None
         at = shredded_by.destroyed_at
         if shredded_by.rule not in SHRED_RULES and (due.at is None or at < due.at):
             return EARLY
-        if due.at is not None and at > due.at + self.tolerance:
+        if due.at is not None and at > due.at + self.slack(due):
             return LATE
         return None
 
@@ -581,30 +590,11 @@ def audit_retention(
                     )
             if purge is None:
                 continue
-            expected = count + shredded_by_day_purge[purge.key_id]
-            if purge.record_count != expected:
-                due = judge.day_due(retention_class, day)
-                findings.append(
-                    Finding(
-                        kind=COUNT_MISMATCH,
-                        retention_class=retention_class,
-                        day=day,
-                        record_id=None,
-                        record_ids=(),
-                        record_count=abs(expected - purge.record_count),
-                        due_at=due.at,
-                        shredded_at=purge.destroyed_at,
-                        rule=due.rule,
-                        clause=due.clause,
-                        key_id=purge.key_id,
-                        expected_count=expected,
-                        destroyed_count=purge.record_count,
-                        detail=(
-                            f"the log has {expected} unheld records of {day.isoformat()} but destroying "
-                            f"{purge.key_id} shredded {purge.record_count}"
-                        ),
-                    )
-                )
+            mismatch = _count_mismatch(
+                judge, retention_class, day, purge, count + shredded_by_day_purge[purge.key_id]
+            )
+            if mismatch is not None:
+                findings.append(mismatch)
 
     findings.sort(
         key=lambda f: (f.retention_class, f.day, FINDING_KINDS.index(f.kind), str(f.record_id or ""))
@@ -623,6 +613,41 @@ def audit_retention(
             for c, t in tallies.items()
         ),
         findings=tuple(findings),
+    )
+
+
+def _count_mismatch(
+    judge: _Judge, retention_class: str, day: date, purge: _PurgeFacts, expected: int
+) -> Finding | None:
+    """A finding when a day purge destroyed FEWER keys than the log's unheld records of that day.
+
+    Fewer means some record the log says was shredded kept its data key (under another key, with
+    nothing in the log saying why): its data is still readable. More is harmless and not reported:
+    data keys are created and committed before their events are stored, so a batch whose events
+    then failed to store (a conflict, a crash) leaves keys of reads the log never had; the day key
+    destroys them with the rest, shredding nothing the log knows of.
+    """
+    if purge.record_count >= expected:
+        return None
+    due = judge.day_due(retention_class, day)
+    return Finding(
+        kind=COUNT_MISMATCH,
+        retention_class=retention_class,
+        day=day,
+        record_id=None,
+        record_ids=(),
+        record_count=expected - purge.record_count,
+        due_at=due.at,
+        shredded_at=purge.destroyed_at,
+        rule=due.rule,
+        clause=due.clause,
+        key_id=purge.key_id,
+        expected_count=expected,
+        destroyed_count=purge.record_count,
+        detail=(
+            f"the log has {expected} unheld records of {day.isoformat()} but destroying "
+            f"{purge.key_id} shredded only {purge.record_count}"
+        ),
     )
 
 

@@ -45,6 +45,8 @@ class CommandsBase(Application[UUID]):
         The keys are committed first: an event must never be stored sealed under a key that was not.
         If the events then fail to store, the unused keys are destroyed with their day's KEK.
         """
+        from domain.errors import ConflictError
+        from ledger.keystore import KeyDestroyedError
         from ledger.sealing_mapper import MissingDataKeyError, SealingMapper
         from ops.keys import placement
 
@@ -56,6 +58,11 @@ class CommandsBase(Application[UUID]):
             raise MissingDataKeyError(
                 "no key store is configured: records with personal fields cannot be saved"
             )
-        keys = self.keystore.create_data_keys_under(wanted)
+        try:
+            keys = self.keystore.create_data_keys_under(wanted)
+        except KeyDestroyedError as exc:  # a day shredded a moment ago, after the checks ran
+            raise ConflictError(
+                "record", "retention.key_destroyed", f"{exc}: the record falls in a period already shredded"
+            ) from exc
         with mapper.staged_keys(keys):
             return super()._record(processing_event)

@@ -23,11 +23,13 @@ from domain.camera import Camera, capture_read_id, check_read_kind, check_usable
 from domain.errors import AccessDeniedError, ConflictError, InvalidFieldError
 from domain.hit import Hit
 from domain.read import Read, RecordRead, ValidRead, same_capture, validate_read
+from domain.retention import read_day_due
 from domain.values import ReadId
+from ledger.keystore import KeyDestroyedError
 from ledger.sealing_mapper import MissingDataKeyError
 from ops.commands.cameras import CameraCommands
 from ops.commands.hits import HitCommands
-from ops.keys import read_kek
+from ops.keys import read_kek, utc_day
 
 MAX_BATCH = 1000
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
@@ -199,6 +201,7 @@ class ReadCommands(HitCommands, CameraCommands):
         for position, command in enumerate(batch):
             try:
                 v = validate_read(command, now)
+                self._check_within_retention(v, now)
                 if v.camera_id not in cameras:
                     cameras[v.camera_id] = self.find_camera(v.camera_id)
                 camera = check_usable(cameras[v.camera_id], v.camera_id)
@@ -215,6 +218,19 @@ class ReadCommands(HitCommands, CameraCommands):
         if errors:
             raise BatchRejectedError(errors)
         return valid
+
+    def _check_within_retention(self, read: ValidRead, now: datetime) -> None:
+        """A read whose capture day has already fallen due under the profile is not stored: its
+        day's key may already be destroyed, and keeping it would break the retention rule."""
+        due = read_day_due(utc_day(read.captured_at), self.policy)
+        if due <= now:
+            clause = self.policy.read_retention.clause
+            raise InvalidFieldError(
+                "captured_at",
+                "read.captured_at.past_retention",
+                f"its capture day fell due for destruction at {due.isoformat()} under the "
+                f"{self.policy.name} profile ({clause.ref}); a read that old is not stored",
+            )
 
     def _check_image_ref(
         self,
@@ -253,7 +269,14 @@ class ReadCommands(HitCommands, CameraCommands):
             return
         if self.keystore is None:
             raise MissingDataKeyError("no key store is configured: images cannot be stored")
-        keys = self.keystore.create_data_keys_under([(r.id, read_kek(r.captured_at)) for r in with_images])
+        try:
+            keys = self.keystore.create_data_keys_under(
+                [(r.id, read_kek(r.captured_at)) for r in with_images]
+            )
+        except KeyDestroyedError as exc:  # the day was shredded between the checks and now
+            raise ConflictError(
+                "reads", "retention.key_destroyed", f"{exc}: the read falls in a period already shredded"
+            ) from exc
         for read in with_images:
             for sha256 in {read.plate_image, read.vehicle_image} - {None}:
                 assert sha256 is not None
