@@ -90,11 +90,14 @@ PERMISSIONS: dict[str, Permission] = {
     # auditors check retention compliance (DESIGN: who uses it), privacy officers and administrators
     # answer for it
     "retention.audit": _p(R.AUDITOR, R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="retention audit"),
-    # holds (issue 5): keeping reads past their day for a case. Those who work cases request and
-    # re-justify; a supervisor (not the requester, checked by the service) approves or denies;
+    # holds (issue 5): keeping reads past their day for a case. Those who work cases request; a
+    # supervisor (not the requester, checked by the service) approves, denies and re-justifies, so
+    # no requester can keep reads past their day alone, nor extend a hold forever;
     # supervisors and the privacy officer may let reads go back to normal retention.
-    "holds.request": _p(R.INVESTIGATOR, R.SUPERVISOR, training=True, description="request, re-justify"),
-    "holds.approve": _p(R.SUPERVISOR, training=True, description="approve or deny a requested hold"),
+    "holds.request": _p(R.INVESTIGATOR, R.SUPERVISOR, training=True, description="request a hold"),
+    "holds.approve": _p(
+        R.SUPERVISOR, training=True, description="approve, deny or re-justify a hold (not one's own)"
+    ),
     "holds.release": _p(R.SUPERVISOR, R.PRIVACY_OFFICER, training=True),
     "holds.read": _p(R.INVESTIGATOR, R.SUPERVISOR, R.PRIVACY_OFFICER, R.AUDITOR, training=True),
     # shredding one read before its day (court order, erroneous read) cannot be undone: the privacy

@@ -50,12 +50,15 @@ def test_hold_lifecycle_through_api(runtime: Runtime, clock: FakeClock) -> None:
     assert client.get(f"/v1/holds/{uuid4()}", headers=inv).json()["code"] == "hold.unknown"
 
     new_review = (clock.now + timedelta(days=200)).isoformat()
-    again = client.post(
-        f"/v1/holds/{hold_id}/rejustify",
-        json={"reason": "trial in June", "review_by": new_review},
-        headers=inv,
-    )
+    rejustify = {"reason": "trial in June", "review_by": new_review}
+    # Re-justifying keeps reads for another period: a supervisor's act, as approval is.
+    assert client.post(f"/v1/holds/{hold_id}/rejustify", json=rejustify, headers=inv).status_code == 403
+    again = client.post(f"/v1/holds/{hold_id}/rejustify", json=rejustify, headers=sgt)
     assert again.status_code == 200 and again.json()["reason"] == "trial in June"
+    plate = client.post(
+        f"/v1/holds/{hold_id}/rejustify", json=rejustify | {"reason": "abc 1002 at trial"}, headers=sgt
+    )
+    assert plate.status_code == 422 and plate.json()["errors"][0]["rule"] == "retention.reason.personal"
 
     assert (
         client.post(f"/v1/holds/{hold_id}/release", json={"reason": "done"}, headers=inv).status_code == 403
@@ -91,6 +94,20 @@ def test_hold_request_refuses_bad_input_through_api(runtime: Runtime, clock: Fak
     assert runtime.app.list_holds() == []
 
 
+def test_supervisor_cannot_rejustify_their_own_hold_through_api(runtime: Runtime, clock: FakeClock) -> None:
+    client = TestClient(create_app(runtime))
+    ids = [str(i) for i in ingest(runtime, clock, ["ABC1001"])]
+    sgt, other = (bearer(token_for(runtime, Role.SUPERVISOR)) for _ in range(2))
+    review = (clock.now + timedelta(days=90)).isoformat()
+    body = {"read_ids": ids, "case_number": "25-1", "reason": REASON, "review_by": review}
+    hold_id = client.post("/v1/holds", json=body, headers=sgt).json()["hold_id"]
+    assert client.post(f"/v1/holds/{hold_id}/approve", headers=other).status_code == 200
+    rejustify = {"reason": "trial in June", "review_by": (clock.now + timedelta(days=200)).isoformat()}
+    own = client.post(f"/v1/holds/{hold_id}/rejustify", json=rejustify, headers=sgt)
+    assert own.status_code == 409 and own.json()["code"] == "hold.rejustify.own"
+    assert client.post(f"/v1/holds/{hold_id}/rejustify", json=rejustify, headers=other).status_code == 200
+
+
 def test_shred_read_through_api(runtime: Runtime, clock: FakeClock) -> None:
     client = TestClient(create_app(runtime))
     ids = ingest(runtime, clock, ["ABC1001"])
@@ -108,6 +125,19 @@ def test_shred_read_through_api(runtime: Runtime, clock: FakeClock) -> None:
         ).status_code
         == 422
     )
+    personal = client.post(
+        f"/v1/reads/{ids[0]}/shred", json=body | {"reason": "plate abc-1001 misread"}, headers=po
+    )
+    assert personal.status_code == 422 and personal.json()["errors"][0]["field"] == "reason"
+    assert personal.json()["errors"][0]["rule"] == "retention.reason.personal"
+    assert runtime.keystore.destructions() == []
+    sgt = token_for(runtime, Role.SUPERVISOR)
+    hold = runtime.app.request_hold(ids, "25-1", REASON, clock.now + timedelta(days=9), actor="inv")
+    runtime.app.approve_hold(hold.hold_id, actor="sgt")
+    held = client.post(f"/v1/reads/{ids[0]}/shred", json=body, headers=bearer(sgt))
+    assert held.status_code == 409 and held.json()["code"] == "read.held"
+    assert not read(runtime, ids[0]).purged
+    runtime.app.release_hold(hold.hold_id, "court ordered the read shredded", actor="sgt")
     done = client.post(f"/v1/reads/{ids[0]}/shred", json=body, headers=po)
     assert done.status_code == 200, done.text
     out = done.json()

@@ -116,10 +116,57 @@ def test_rejustified_hold_is_not_flagged(runtime: Runtime, clock: FakeClock) -> 
     hold = held(runtime, clock, ids, review_in=timedelta(days=10))
     clock.advance(timedelta(days=9))
     view = app.rejustify_hold(
-        hold.hold_id, "trial set for June", clock.now + timedelta(days=60), actor="inv.smith"
+        hold.hold_id, "trial set for June", clock.now + timedelta(days=60), actor="sgt.jones"
     )
     clock.advance(timedelta(days=2))
     assert app.run_retention().holds == () and view.status == HoldStatus.ACTIVE
+    (event,) = recorded(runtime, Hold.Rejustified)
+    assert event.by == "sgt.jones"
+
+
+def test_requester_cannot_rejustify_their_own_hold(runtime: Runtime, clock: FakeClock) -> None:
+    app = runtime.app
+    ids = ingest(runtime, clock, ["ABC1001"])
+    hold = held(runtime, clock, ids, review_in=timedelta(days=10))
+    later = clock.now + timedelta(days=300)
+    with pytest.raises(ConflictError) as raised:
+        app.rejustify_hold(hold.hold_id, "still needed", later, actor="inv.smith")
+    assert (raised.value.field, raised.value.rule) == ("hold", "hold.rejustify.own")
+    assert recorded(runtime, Hold.Rejustified) == []
+    assert app.get_hold(hold.hold_id).review_by == hold.review_by
+    clock.advance(timedelta(days=11))
+    assert [h.action for h in app.run_retention().holds] == ["flagged"]
+    with pytest.raises(ConflictError, match="hold.rejustify.own"):  # nor lift its flag
+        app.rejustify_hold(hold.hold_id, "still needed", later, actor="inv.smith")
+    view = app.rejustify_hold(hold.hold_id, "still needed", later, actor="lt.brown")
+    assert view.status == HoldStatus.ACTIVE and view.review_by == later
+
+
+def test_hold_reasons_naming_a_plate_of_the_hold_are_refused(runtime: Runtime, clock: FakeClock) -> None:
+    app = runtime.app
+    ids = ingest(runtime, clock, ["ABC1001", "XYZ7777"])
+    review = clock.now + timedelta(days=30)
+
+    def personal(call) -> None:  # type: ignore[no-untyped-def]
+        with pytest.raises(InvalidFieldError) as raised:
+            call()
+        assert (raised.value.field, raised.value.rule) == ("reason", "retention.reason.personal")
+
+    personal(lambda: app.request_hold(ids, "25-1", "vehicle xyz 7777 seen at scene", review, actor="inv"))
+    assert recorded(runtime, Hold.Requested) == []
+    hold = app.request_hold(ids, "25-1", REASON, review, actor="inv")
+    personal(lambda: app.deny_hold(hold.hold_id, "abc-1001 is not the suspect's car", actor="sgt"))
+    app.approve_hold(hold.hold_id, actor="sgt")
+    personal(lambda: app.rejustify_hold(hold.hold_id, "trial for ABC1001", review, actor="sgt"))
+    personal(lambda: app.release_hold(hold.hold_id, "XYZ7777 cleared", actor="sgt"))
+    assert app.get_hold(hold.hold_id).status == HoldStatus.ACTIVE
+    changes = (Hold.Denied, Hold.Rejustified, Hold.Released)
+    assert [e for kind in changes for e in recorded(runtime, kind)] == []
+    # A plate of another read, not on this hold, is not this hold's personal data.
+    other = ingest(runtime, clock, ["QRS5555"], tag="b")
+    assert other
+    released = app.release_hold(hold.hold_id, "cleared, see QRS5555 instead", actor="sgt")
+    assert released.status == HoldStatus.RELEASED
 
 
 def test_hold_requests_are_checked(runtime: Runtime, clock: FakeClock) -> None:

@@ -21,6 +21,7 @@ from domain.retention import (
     RULE_QUERY_LOG_RETENTION,
     RULE_READ_RETENTION,
     Purge,
+    case_due,
     purge_id,
     read_day_due,
     search_day_due,
@@ -242,6 +243,70 @@ def test_shred_record_destroys_one_read_and_records_why(runtime: Runtime, clock:
     assert verifies(runtime)
 
 
+def test_shred_record_refuses_a_reason_naming_the_plate_of_the_read(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    app = runtime.app
+    ids = ingest(runtime, clock, ["ABC1234", "I", "XYZ9"])
+    for reason in (
+        "camera misread abc-1234 as a plate",
+        "ABC 1234",
+        "wrong car: Abc.1234!",
+        "ａｂｃ１２３４",
+    ):
+        with pytest.raises(InvalidFieldError) as raised:
+            app.shred_record(ids[0], rule=RULE_ERRONEOUS_READ, reason=reason, actor="po.lee")
+        assert (raised.value.field, raised.value.rule) == ("reason", "retention.reason.personal")
+    assert purges(runtime) == [] and runtime.keystore.destructions() == []
+    assert runtime.keystore.data_key(ids[0]) is not None
+    # Another read's plate, or a partial one, is no plate of this read.
+    app.shred_record(ids[0], rule=RULE_ERRONEOUS_READ, reason="misread of XYZ9 plate ABC123", actor="po.lee")
+    (event,) = purges(runtime)
+    assert "XYZ9" in event.reason and runtime.keystore.destruction(ids[0]) is not None
+    # A short plate is matched as a whole word, not inside any word.
+    with pytest.raises(InvalidFieldError, match="retention.reason.personal"):
+        app.shred_record(ids[1], rule=RULE_ERRONEOUS_READ, reason="read as i, a shadow", actor="po.lee")
+    app.shred_record(ids[1], rule=RULE_ERRONEOUS_READ, reason="misread shadow", actor="po.lee")
+    with pytest.raises(InvalidFieldError, match="retention.reason.personal"):
+        app.shred_record(ids[2], rule=RULE_COURT_ORDER, reason="order on xyz-9", actor="po.lee")
+    assert len(purges(runtime)) == 2
+
+
+def test_shred_record_refuses_held_and_case_reads_until_released(runtime: Runtime, clock: FakeClock) -> None:
+    app = runtime.app
+    ids = ingest(runtime, clock, ["ABC1001", "ABC1002", "ABC1003", "ABC1004"])
+    hold = app.request_hold(ids[:1], "25-1", "needed for trial", clock.now + timedelta(days=30), actor="inv")
+    app.approve_hold(hold.hold_id, actor="sgt")
+    case = app.open_case("25-2", "misdemeanor", "Theft", actor="inv")
+    app.attach_reads("25-2", ids[1:3], actor="inv")
+    runtime.keystore.rekey(ids[2], read_kek(T0))  # its re-key lost: the log still says it is on the case
+
+    def refused(read_id: UUID) -> str:
+        with pytest.raises(ConflictError) as raised:
+            app.shred_record(read_id, rule=RULE_COURT_ORDER, reason="court order 25-117", actor="po.lee")
+        assert raised.value.field == "read_id"
+        return raised.value.rule
+
+    assert refused(ids[0]) == "read.held"
+    assert refused(ids[1]) == "read.on_case" and refused(ids[2]) == "read.on_case"
+    assert purges(runtime) == [] and runtime.keystore.destructions() == []
+    assert not any(read(runtime, r).purged for r in ids)
+    app.shred_record(ids[3], rule=RULE_COURT_ORDER, reason="court order 25-117", actor="po.lee")
+
+    app.release_hold(hold.hold_id, "order to shred received", actor="sgt")
+    app.shred_record(ids[0], rule=RULE_COURT_ORDER, reason="court order 25-117", actor="po.lee")
+    assert read(runtime, ids[0]).purged
+    closed = app.close_case("25-2", "misdemeanor", actor="sgt")
+    due = case_due("misdemeanor", closed.closed_at, app.policy)  # type: ignore[arg-type]
+    if due is not None:  # once its case retention has fallen due, the case no longer keeps it
+        clock.now = due
+        app.shred_record(ids[1], rule=RULE_COURT_ORDER, reason="court order 25-118", actor="po.lee")
+        assert read(runtime, ids[1]).purged
+    else:
+        assert refused(ids[1]) == "read.on_case"
+    assert case.case_id and verifies(runtime)
+
+
 def test_purge_deletes_blobs_of_shredded_reads(runtime: Runtime, clock: FakeClock, tmp_path: object) -> None:
     from pathlib import Path
 
@@ -365,7 +430,31 @@ def test_scheduled_job_purges_what_fell_due(runtime: Runtime, clock: FakeClock) 
 
 def test_run_retention_refuses_a_real_run_dated_after_now_but_previews_it(runtime: Runtime) -> None:
     later = runtime.app.clock() + timedelta(days=4000)
-    with pytest.raises(InvalidFieldError) as raised:
-        runtime.app.run_retention(now=later)
-    assert raised.value.rule == "retention.now.future"
+    for when in (later, runtime.app.clock() + timedelta(minutes=6)):
+        with pytest.raises(InvalidFieldError) as raised:
+            runtime.app.run_retention(now=when)
+        assert (raised.value.field, raised.value.rule) == ("now", "retention.now.future")
     assert runtime.app.run_retention(now=later, dry_run=True).dry_run
+
+
+def test_run_retention_refuses_a_real_run_dated_before_now_and_stamps_the_clock(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    app = runtime.app
+    ids = ingest(runtime, clock, ["ABC1001"])
+    due = read_day_due(DAY, app.policy)
+    clock.now = due + timedelta(days=40)  # purged late: a backdated run would hide that
+    for earlier in (due, clock.now - timedelta(minutes=6)):
+        with pytest.raises(InvalidFieldError) as raised:
+            app.run_retention(now=earlier)
+        assert (raised.value.field, raised.value.rule) == ("now", "retention.now.not_current")
+    assert purges(runtime) == [] and not read(runtime, ids[0]).purged
+    preview = app.run_retention(now=due, dry_run=True)  # a preview may be dated anywhere
+    assert preview.now == due and [p.key_id for p in preview.purges] == [read_kek(T0)]
+
+    # Within the skew it runs, but at the clock: the caller's time stamps nothing.
+    report = app.run_retention(now=clock.now - timedelta(minutes=4))
+    assert report.now == clock.now and [p.key_id for p in report.purges] == [read_kek(T0)]
+    (event,) = purges(runtime)
+    assert event.destroyed_at == clock.now and event.timestamp == clock.now
+    assert read(runtime, ids[0]).purged

@@ -2,9 +2,10 @@
 
 A hold keeps reads past their day for a case: an investigator or supervisor requests it (case
 number, reason, review date), a supervisor other than the requester approves it, and it is
-re-justified by each review date; otherwise the retention run flags it and, a week later, releases
-it back to normal retention. Shredding one read (court order, erroneous read) destroys its data key
-at once. ``POST /v1/retention/run`` applies the active profile now (``dry_run``: report only).
+re-justified by each review date (again by a supervisor other than the requester); otherwise the
+retention run flags it and, a week later, releases it back to normal retention. Shredding one read
+(court order, erroneous read) destroys its data key at once, unless a hold or a case keeps the read.
+``POST /v1/retention/run`` applies the active profile now (``dry_run``: report only).
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ HoldId = Annotated[UUID, Path(description="Id of the hold")]
 ReadId = Annotated[UUID, Path(description="Id of the read")]
 
 _REASON = Field(
-    description="Why, in words (one line)",
+    description=(
+        "Why, in words (one line). Kept in the clear for good, so it must not contain the plate of a"
+        " read it concerns (422 retention.reason.personal)"
+    ),
     json_schema_extra=text_rules(REASON_MAX_LENGTH),
     examples=["suspect vehicle in an open burglary investigation"],
 )
@@ -77,7 +81,8 @@ class HoldDecision(BaseModel):
 
 
 class HoldRejustify(BaseModel):
-    """Keep an active or flagged hold until a new review date (lifts a flag)."""
+    """Keep an active or flagged hold until a new review date (lifts a flag). By a supervisor other
+    than the hold's requester (409 ``hold.rejustify.own``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -106,7 +111,8 @@ class HoldOut(BaseModel):
 
 class ShredRequest(BaseModel):
     """Shred one read now: its data key is destroyed, so its personal fields, images and hits read
-    as purged from then on. 409 ``read.purged`` when it already is."""
+    as purged from then on. 409 ``read.purged`` when it already is, ``read.held`` when a hold keeps
+    it (release the hold first), ``read.on_case`` when a case not yet due keeps it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -234,10 +240,14 @@ def deny_hold(
     return HoldOut.of(runtime.app.deny_hold(hold_id, body.reason, actor=who))
 
 
-@router.post("/v1/holds/{hold_id}/rejustify", response_model=HoldOut, summary="Re-justify a hold")
+@router.post(
+    "/v1/holds/{hold_id}/rejustify",
+    response_model=HoldOut,
+    summary="Re-justify a hold (a supervisor, not its requester)",
+)
 def rejustify_hold(
     runtime: RuntimeDep,
-    who: Annotated[Principal, Authorize("holds.request")],
+    who: Annotated[Principal, Authorize("holds.approve")],
     hold_id: HoldId,
     body: HoldRejustify,
 ) -> HoldOut:

@@ -2,14 +2,22 @@
 
 The engine is :mod:`ops.retention`; these are the service's doors to it. Holds keep reads past their
 day for a case: requested (case number, reason, review date), approved by a supervisor other than
-the requester (the reads are then re-keyed under the hold's key), re-justified by each review date,
+the requester (the reads are then re-keyed under the hold's key), re-justified by each review date
+(also by a supervisor other than the requester, or a requester could keep reads forever alone),
 else flagged and released by the retention run. A released hold's reads go back to normal retention
 at once: past their day, they are shredded on release.
+
+Reasons (of a shred, a hold request, a denial, a re-justification, a release) are stored in the
+clear for good: in ``Purge`` and ``Hold`` events and in the key store's record of destroyed keys. So
+a reason that names the plate of a read it concerns is refused (``retention.reason.personal``);
+otherwise shredding the read would leave its plate readable forever.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,6 +28,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.case import parse_case_number
 from domain.errors import ConflictError, InvalidFieldError, NotFoundError
+from domain.read import Read
 from domain.retention import (
     MAX_HOLD_READS,
     SHRED_RULES,
@@ -32,7 +41,7 @@ from domain.retention import (
 from ledger.keystore import KeyStore, KeyStoreError
 from ops.commands.base import CommandsBase
 from ops.commands.hotlists import Actor, actor_fields
-from ops.keys import HOLD, READS, case_kek, hold_kek, read_kek
+from ops.keys import CASE, HOLD, READS, case_kek, hold_kek, read_kek
 from ops.retention import (
     PurgeInfo,
     RetentionReport,
@@ -89,6 +98,9 @@ class HoldView:
 
 
 _NOW_SKEW = timedelta(minutes=5)
+_PLATE_CHARS = re.compile("[A-Z0-9]+")
+_SHORT_PLATE = 4
+"""Plates shorter than this are matched in a reason as whole words only (see ``_names_plate``)."""
 
 
 class RetentionCommands(CommandsBase):
@@ -99,19 +111,27 @@ class RetentionCommands(CommandsBase):
     ) -> RetentionReport:
         """Apply the active profile: destroy the keys of everything past due and record each purge.
 
-        ``now`` (default: the service clock) is the run's time: what is due at it is purged, and
-        purges and hold changes are stamped with it. Pass it only to simulate a date (tests, the
-        benchmark, a dry-run preview); the scheduled job passes nothing. Runs in one process take
-        turns; runs in several processes at once are safe too (see ``ops.retention``).
+        ``now`` (default: the service clock) is a dry run's time: what would be due at it. A real
+        run always runs at the service clock, and its purges and hold changes are stamped with the
+        clock, never with a caller's time: a run "in the future" would shred records before their
+        retention minimum, and one "in the past" would stamp purges with a false time (an auditor
+        would see them on time when they were late). So a real run refuses a ``now`` more than
+        five minutes from the clock either way; tests and benches move the service clock instead.
+        Runs in one process take turns; runs in several processes at once are safe too (see
+        ``ops.retention``).
         """
         clock_now = self.clock()
         at = clock_now if now is None else now
         if at.tzinfo is None:
             raise InvalidFieldError("now", "retention.now.naive", "must include a time zone")
-        if not dry_run and at > clock_now + _NOW_SKEW:
-            # A run "in the future" would shred records before their retention minimum: only a
-            # dry run may preview a later date. Tests and benches move the service clock instead.
-            raise InvalidFieldError("now", "retention.now.future", "a real run cannot be dated after now")
+        if not dry_run:
+            if at > clock_now + _NOW_SKEW:
+                raise InvalidFieldError("now", "retention.now.future", "a real run cannot be dated after now")
+            if at < clock_now - _NOW_SKEW:
+                raise InvalidFieldError(
+                    "now", "retention.now.not_current", "a real run cannot be dated before now"
+                )
+            at = clock_now
         state = self._retention_state()
         if dry_run:
             return RetentionRun(self, state, now=at, dry_run=True, by=by).execute()
@@ -121,7 +141,12 @@ class RetentionCommands(CommandsBase):
     # -- one record --------------------------------------------------------------------------
 
     def shred_record(self, read_id: UUID | str, *, rule: str, reason: str, actor: Actor) -> PurgeInfo:
-        """Shred one read now (court order, erroneous read): destroy its data key, record why."""
+        """Shred one read now (court order, erroneous read): destroy its data key, record why.
+
+        Refused for a read that something keeps: a holding hold (409 ``read.held``: release the
+        hold first, a recorded act of its own) or a case whose retention has not fallen due (409
+        ``read.on_case``), so one person cannot shred evidence kept under supervisor approval.
+        """
         rid = _parse_id(read_id, "read_id")
         if rule not in SHRED_RULES:
             raise InvalidFieldError(
@@ -135,6 +160,8 @@ class RetentionCommands(CommandsBase):
             raise NotFoundError("read_id", "read.unknown", "no stored read has this id")
         if keystore.data_key(rid) is None:
             raise ConflictError("read_id", "read.purged", "this read is already purged")
+        self._refuse_reason_naming_plates(text, [rid])
+        self._refuse_if_kept(rid, state)
         clause = shred_clause(self.policy, rule)
         full_reason = purge_reason(rule, self.policy, clause, text)
         who = actor_fields(actor)[0]
@@ -238,6 +265,8 @@ class RetentionCommands(CommandsBase):
                 raise ConflictError(
                     f"read_ids[{i}]", "hold.read.purged", "this read is purged; it cannot be held"
                 )
+        if isinstance(reason, str):  # else Hold.request says what is wrong with it
+            self._refuse_reason_naming_plates(reason, parsed)
         hold = Hold.request(
             read_ids=parsed,
             case_number=number,
@@ -265,6 +294,7 @@ class RetentionCommands(CommandsBase):
 
     def deny_hold(self, hold_id: UUID | str, reason: str, *, actor: Actor) -> HoldView:
         hold = self._hold(hold_id)
+        self._refuse_reason_naming_plates(parse_reason(reason), hold.read_ids)
         hold.deny(by=actor_fields(actor)[0], reason=reason, at=self.clock())
         self._save_hold(hold)
         return HoldView.of(hold)
@@ -272,13 +302,24 @@ class RetentionCommands(CommandsBase):
     def rejustify_hold(
         self, hold_id: UUID | str, reason: str, review_by: datetime, *, actor: Actor
     ) -> HoldView:
-        """Keep a hold for another period (also lifts a flag)."""
+        """Keep a hold for another period (also lifts a flag).
+
+        Like approval, by a supervisor other than the hold's requester (409 ``hold.rejustify.own``):
+        each period kept past the reads' day needs a second person, or a requester could extend
+        a hold forever alone.
+        """
         hold = self._hold(hold_id)
         if not isinstance(review_by, datetime):
             raise InvalidFieldError(
                 "review_by", "hold.review_by.type", "must be a date-time with a UTC offset"
             )
-        hold.rejustify(reason=reason, review_by=review_by, by=actor_fields(actor)[0], at=self.clock())
+        who = actor_fields(actor)[0]
+        if who == hold.requested_by:
+            raise ConflictError(
+                "hold", "hold.rejustify.own", "a hold is re-justified by someone other than its requester"
+            )
+        self._refuse_reason_naming_plates(parse_reason(reason), hold.read_ids)
+        hold.rejustify(reason=reason, review_by=review_by, by=who, at=self.clock())
         self._save_hold(hold)
         return HoldView.of(hold)
 
@@ -286,6 +327,7 @@ class RetentionCommands(CommandsBase):
         """Release a hold by hand: its reads go back to normal retention (past due: shredded now)."""
         hold = self._hold(hold_id)
         who = actor_fields(actor)[0]
+        self._refuse_reason_naming_plates(parse_reason(reason), hold.read_ids)
         hold.release(reason=reason, automatic=False, by=who, at=self.clock())
         state = self._retention_state()
         with state.run_lock:
@@ -331,6 +373,53 @@ class RetentionCommands(CommandsBase):
                     self._retention = state
         return state
 
+    def _refuse_reason_naming_plates(self, reason: str, read_ids: Iterable[UUID]) -> None:
+        """Refuse (422 ``retention.reason.personal``) a reason naming the plate of one of ``read_ids``.
+
+        Reasons stay in the clear for good (events, the key store's destruction rows), so a plate
+        in one would outlive the shredding of its read. Plates are loaded through the repository
+        (sealed fields open while the key exists; a purged read has no plate left to leak).
+        """
+        words = _PLATE_CHARS.findall(unicodedata.normalize("NFKC", reason).upper())
+        if not words:
+            return
+        for read_id in dict.fromkeys(read_ids):
+            try:
+                found: object = self.repository.get(read_id)
+            except AggregateNotFoundError:
+                continue
+            plate = getattr(found, "plate", None) if isinstance(found, Read) else None
+            if isinstance(plate, str) and _names_plate(words, plate):
+                raise InvalidFieldError(
+                    "reason",
+                    "retention.reason.personal",
+                    "must not contain the plate of a read it concerns: reasons are kept in the clear",
+                )
+
+    def _refuse_if_kept(self, read_id: UUID, state: RetentionState) -> None:
+        """Refuse to shred a read kept by a holding hold or by a case not yet due (409).
+
+        The read's current key (``hold:``/``case:``) is the usual sign, but the log decides: a
+        read may be named by a hold or case while still under its day key (its re-key was lost),
+        and a key may outlive what it stood for (a released hold, a case past its retention).
+        """
+        state.refresh(self)
+        check = RetentionRun(self, state, now=self.clock(), dry_run=True, by="shred-check")
+        for key in check.keepers(read_id):
+            kind, _, owner = key.partition(":")
+            if kind == HOLD:
+                raise ConflictError(
+                    "read_id",
+                    "read.held",
+                    f"this read is kept by hold {owner}; release the hold first to shred it",
+                )
+            if kind == CASE:
+                raise ConflictError(
+                    "read_id",
+                    "read.on_case",
+                    f"this read is attached to case {owner}, whose retention has not fallen due",
+                )
+
     def _keystore(self) -> KeyStore:
         if self.keystore is None:
             raise RuntimeError("retention needs a key store")
@@ -354,6 +443,29 @@ class RetentionCommands(CommandsBase):
             raise ConflictError(
                 "hold_id", "hold.concurrent_change", "the hold changed meanwhile; retry"
             ) from None
+
+
+def _names_plate(words: list[str], plate: str) -> bool:
+    """Whether a reason (its runs of letters and digits, upper-case) names ``plate``.
+
+    Compared with separators dropped, so "abc-1234" names ABC1234. A plate of fewer than
+    ``_SHORT_PLATE`` characters is matched only as whole words ("A-1" or "A 1" for A1), since as a
+    bare substring it would be found in almost any sentence ("misread" names plate I).
+    """
+    key = "".join(_PLATE_CHARS.findall(plate.upper()))
+    if not key:
+        return False
+    if len(key) >= _SHORT_PLATE:
+        return key in "".join(words)
+    for start in range(len(words)):
+        joined = ""
+        for word in words[start:]:
+            joined += word
+            if len(joined) >= len(key):
+                break
+        if joined == key:
+            return True
+    return False
 
 
 def _parse_id(raw: object, field: str, *, missing: type[Exception] = InvalidFieldError) -> UUID:
