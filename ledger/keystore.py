@@ -340,6 +340,9 @@ class KeyStore(ABC):
     def _select_keks(self, retention_class: str | None, before: date | None) -> list[KekInfo]: ...
 
     @abstractmethod
+    def _select_records_of_classes(self, classes: Sequence[str]) -> set[UUID]: ...
+
+    @abstractmethod
     def close(self) -> None: ...
 
     # -- KEKs ---------------------------------------------------------------------------------
@@ -474,6 +477,12 @@ class KeyStore(ABC):
         """The KEK id the record's data key is under, or None if it has none."""
         row = self._select_deks([record_id]).get(record_id)
         return None if row is None else row.kek_id
+
+    def records_of_classes(self, classes: Iterable[str]) -> set[UUID]:
+        """Records whose data key sits under a KEK of one of ``classes`` (e.g. the reads kept on
+        holds and cases while their day is shredded); no key material is read."""
+        wanted = sorted(set(classes))
+        return self._select_records_of_classes(wanted) if wanted else set()
 
     def rekey(self, record_id: UUID, new_kek_id: str) -> None:
         """Move the record's data key under ``new_kek_id`` (created on first use), e.g. a case KEK.

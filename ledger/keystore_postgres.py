@@ -95,6 +95,16 @@ class PostgresKeyStore(KeyStore):
 
     # -- KEKs ---------------------------------------------------------------------------------
 
+    def _select_records_of_classes(self, classes: Sequence[str]) -> set[UUID]:
+        rows = self._rows(
+            SQL(
+                "SELECT d.record_id FROM {} d JOIN {} k ON k.kek_id = d.kek_id"
+                " WHERE k.retention_class = ANY(%s)"
+            ).format(self._deks, self._keks),
+            (list(classes),),
+        )
+        return {r["record_id"] for r in rows}
+
     def _select_kek(self, kek_id: str) -> bytes | None:
         rows = self._rows(SQL("SELECT wrapped FROM {} WHERE kek_id = %s").format(self._keks), (kek_id,))
         return bytes(rows[0]["wrapped"]) if rows else None

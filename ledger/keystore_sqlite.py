@@ -113,6 +113,16 @@ class SQLiteKeyStore(KeyStore):
             row = c.execute("SELECT wrapped FROM keks WHERE kek_id = ?", (kek_id,)).fetchone()
         return bytes(row[0])
 
+    def _select_records_of_classes(self, classes: Sequence[str]) -> set[UUID]:
+        marks = ",".join("?" * len(classes))
+        with self._read() as c:
+            rows = c.execute(
+                "SELECT d.record_id FROM deks d JOIN keks k ON k.kek_id = d.kek_id"
+                f" WHERE k.retention_class IN ({marks})",
+                list(classes),
+            ).fetchall()
+        return {UUID(r[0]) for r in rows}
+
     def _select_keks(self, retention_class: str | None, before: date | None) -> list[KekInfo]:
         where, params = [], []
         if retention_class is not None:

@@ -17,6 +17,7 @@ from ledger.sqlite import ChainedSQLiteApplicationRecorder, SQLiteLedgerStore
 from ledger.store import LedgerStore
 from ops.service import AlprLedger
 from ops.settings import Settings
+from projections.store import ProjectionDB, open_projection_db
 
 _MIGRATION_LOCK = 7_346_221  # arbitrary advisory-lock key shared by every alpr-ledger process
 
@@ -110,10 +111,12 @@ class Runtime:
     ledger: LedgerStore
     checkpointer: Checkpointer
     keystore: KeyStore
+    projections: ProjectionDB
 
     def close(self) -> None:
         self.app.close()
         self.keystore.close()
+        self.projections.close()
 
 
 def signer_for(settings: Settings) -> CheckpointSigner:
@@ -154,4 +157,6 @@ def build_runtime(settings: Settings, *, run_migrations: bool = True) -> Runtime
     # Keyed digests of unknown log-on names (a password typed into the login field never lands
     # in the log as text); the key stays with the deployment's data.
     app.audit_pepper_path = settings.data_dir / "audit-pepper"
-    return Runtime(settings, app, store, checkpointer, keystore)
+    projections = open_projection_db(settings.database_url, settings.data_dir, settings.projections_url)
+    app.projection_db = projections
+    return Runtime(settings, app, store, checkpointer, keystore, projections)

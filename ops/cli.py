@@ -274,6 +274,9 @@ def _register_subcommands() -> None:
     from ops.cli_audit import app as audit_app
 
     app.add_typer(audit_app, name="audit", help="Compliance audits computed from the log (retention).")
+    from ops.cli_projections import app as projections_app
+
+    app.add_typer(projections_app, name="projections", help="Search and report views: status, rebuild.")
     from ops.cli_retention import app as retention_app
 
     app.add_typer(retention_app, name="retention", help="Apply retention, shred one read, list holds.")

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
             "PostgreSQL ledger (created on first start), so a copy of the events database holds no key."
         ),
     )
+    projections_url: str | None = Field(
+        default=None,
+        description=(
+            "Where search and report views live, apart from the events: sqlite:///PATH or "
+            "postgresql://... Default: data_dir/projections.db beside a SQLite ledger; database "
+            "<name>_projections on the server of a PostgreSQL ledger (created on first start)."
+        ),
+    )
     retention_interval_s: float = Field(
         default=3600.0, gt=0, description="Run the retention job this often while the service runs."
     )
@@ -66,11 +74,11 @@ class Settings(BaseSettings):
             raise ValueError("database_url must start with sqlite:// or postgresql://")
         return value
 
-    @field_validator("key_store_url")
+    @field_validator("key_store_url", "projections_url")
     @classmethod
     def _key_store_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("sqlite://", "postgresql://", "postgres://")):
-            raise ValueError("key_store_url must start with sqlite:// or postgresql://")
+            raise ValueError("must start with sqlite:// or postgresql://")
         return value
 
     @field_validator("log_origin")

@@ -536,3 +536,11 @@ def test_kek_ids_parse_back_to_class_and_day_and_refuse_bad_parts() -> None:
         make_kek_id("case", "a b")
     with pytest.raises(ValueError):
         parse_kek_id("nocolon")
+
+
+def test_records_of_classes_lists_records_under_those_classes_only(store: KeyStore) -> None:
+    kept, day_read = uuid4(), uuid4()
+    store.create_data_keys_under([(kept, "hold:one"), (day_read, kek_id_for("reads", date(2026, 1, 2)))])
+    assert store.records_of_classes(["hold", "case"]) == {kept}
+    assert store.records_of_classes(["reads"]) == {day_read}
+    assert store.records_of_classes([]) == set()

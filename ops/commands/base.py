@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ledger.keystore import KeyStore
     from ledger.sealing import SealingPolicy
     from ledger.store import LedgerStore
+    from projections.store import ProjectionDB
 
 
 def utcnow() -> datetime:
@@ -31,6 +32,7 @@ class CommandsBase(Application[UUID]):
     ledger: LedgerStore  # set by the composition root
     checkpointer: Checkpointer  # set by the composition root
     keystore: KeyStore | None = None  # set before Application.__init__ (the mapper needs it)
+    projection_db: ProjectionDB | None = None  # set by the composition root (search and report views)
     sealing_policy: SealingPolicy | None = None  # None: ledger.sealing.default_policy()
 
     def construct_mapper(self) -> Mapper[UUID]:

@@ -1,0 +1,68 @@
+"""The projections this service keeps, by name, and their runners for one application.
+
+A projection module registers a factory here (``register(name, factory)``) at import; the service
+gets a runner per name from :func:`runners`, the CLI lists and rebuilds them
+(``alpr-ledger projections status|rebuild NAME``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from projections.base import Projection, ProjectionRunner
+
+_FACTORIES: dict[str, Callable[[Any], Projection]] = {}
+_MODULES = ("projections.reads", "projections.reports")
+"""Modules that register projections; imported on first use (a missing one is skipped)."""
+_loaded = False
+_lock = threading.Lock()
+
+
+def register(name: str, factory: Callable[[Any], Projection]) -> None:
+    """``factory(app)`` makes the projection for one application (it may keep ``app.keystore``)."""
+    _FACTORIES[name] = factory
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for module in _MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    _loaded = True
+
+
+def names() -> list[str]:
+    _load()
+    return sorted(_FACTORIES)
+
+
+def runners(app: Any) -> dict[str, ProjectionRunner]:
+    """One runner per registered projection for ``app`` (kept on the app, made on first use)."""
+    _load()
+    with _lock:
+        found: dict[str, ProjectionRunner] | None = getattr(app, "_projection_runners", None)
+        if found is None:
+            db = getattr(app, "projection_db", None)
+            if db is None:
+                raise RuntimeError("the composition root must set app.projection_db")
+            found = {name: ProjectionRunner(app, factory(app), db) for name, factory in _FACTORIES.items()}
+            app._projection_runners = found
+        return found
+
+
+def runner(app: Any, name: str) -> ProjectionRunner:
+    found = runners(app).get(name)
+    if found is None:
+        raise KeyError(f"no projection {name!r}; known: {', '.join(names())}")
+    return found
+
+
+__all__ = ["names", "register", "runner", "runners"]

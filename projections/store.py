@@ -1,0 +1,195 @@
+"""Where projections keep their rows: a database of their own, never the events' database or file.
+
+Projections may hold personal data in the clear (a plate index cannot search sealed tokens), so they
+live apart from the events and purges clean them:
+
+- SQLite: ``data_dir/projections.db`` (WAL, ``secure_delete`` so deleted rows are zeroed, and the
+  WAL truncated after a purge).
+- PostgreSQL: database ``<ledger database>_projections`` on the same server, with UNLOGGED tables:
+  their rows never reach the write-ahead log (which the cluster shares and recycles without
+  zeroing), so once a purge deletes them and the table is vacuumed nothing of them remains. After a
+  crash PostgreSQL empties unlogged tables — rows and tracked positions together, since both are
+  unlogged — and the projections rebuild from the log, which is what they are for.
+
+:class:`ProjectionDB` is the small dialect-aware wrapper projections write through: ``sql()``
+turns ``?`` placeholders into ``%s`` for PostgreSQL, ``transaction()`` is one atomic unit (its
+position row is locked first, so two processes never apply the same events twice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Final, Protocol
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+PROJECTIONS_DATABASE_SUFFIX: Final = "_projections"
+SQLITE_FILE: Final = "projections.db"
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class ProjectionDB:
+    """One projections database. Thread-safe: SQLite serialises on a lock, PostgreSQL uses a pool."""
+
+    dialect: str  # "sqlite" or "postgres"
+
+    def sql(self, statement: str) -> str:
+        """``statement`` with ``?`` placeholders in this dialect."""
+        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Cursor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    def lock_schema(self, c: Cursor) -> None:
+        """Within a transaction: wait until no other process is creating or dropping tables here
+        (PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin)."""
+        if self.dialect == "postgres":
+            c.execute("SELECT pg_advisory_xact_lock(7346222)")
+
+    def after_purge(self, tables: Sequence[str]) -> None:
+        """Make deleted rows unrecoverable from the files (zeroed pages, truncated WAL / rewritten
+        tables)."""
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteProjectionDB(ProjectionDB):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+        self._lock = threading.RLock()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "secure_delete=ON", "temp_store=MEMORY"):
+            self._conn.execute(f"PRAGMA {pragma}")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            c = self._conn.cursor()
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self._lock:
+            yield self._conn.cursor()
+
+    def after_purge(self, tables: Sequence[str]) -> None:
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class PostgresProjectionDB(ProjectionDB):
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, pool_size: int = 4) -> None:
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self._pool: ConnectionPool[Any] = ConnectionPool(url, min_size=1, max_size=pool_size, open=True)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as c:
+            yield c
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Cursor]:
+        with self._pool.connection() as conn, conn.cursor() as c:
+            yield c
+
+    def after_purge(self, tables: Sequence[str]) -> None:
+        import psycopg
+        from psycopg import sql
+
+        # VACUUM FULL rewrites the tables into new files and drops the old ones, so deleted rows'
+        # bytes leave the data directory (unlogged: they were never in the WAL).
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for table in tables:
+                conn.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def projections_database_url(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    name = unquote(parts.path.lstrip("/")) or "postgres"
+    return urlunsplit(parts._replace(path="/" + quote(name + PROJECTIONS_DATABASE_SUFFIX)))
+
+
+def ensure_postgres_database(admin_url: str, url: str) -> None:
+    """Create the database ``url`` names (through a connection to ``admin_url``) if missing."""
+    import psycopg
+    from psycopg import sql
+
+    name = unquote(urlsplit(url).path.lstrip("/"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                pass  # another process created it a moment ago
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise PermissionError(
+                    f"cannot create the projections database {name!r}: create it, or set ALPR_PROJECTIONS_URL"
+                ) from exc
+
+
+def open_projection_db(database_url: str, data_dir: Path, url: str | None = None) -> ProjectionDB:
+    """The projections database for a ledger at ``database_url`` (or the one ``url`` names)."""
+    if url is None:
+        if database_url.startswith("sqlite://"):
+            return SQLiteProjectionDB(Path(data_dir) / SQLITE_FILE)
+        url = projections_database_url(database_url)
+        ensure_postgres_database(database_url, url)
+    if url.startswith("sqlite://"):
+        from ops.bootstrap import sqlite_path
+
+        return SQLiteProjectionDB(Path(sqlite_path(url)))
+    return PostgresProjectionDB(url)
+
+
+__all__ = [
+    "Cursor",
+    "PostgresProjectionDB",
+    "ProjectionDB",
+    "SQLiteProjectionDB",
+    "open_projection_db",
+    "projections_database_url",
+]
