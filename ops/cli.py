@@ -87,6 +87,25 @@ def serve(
         runtime.close()
 
 
+CITY_READS_PER_DAY = 15_000
+"""A conservative floor of what the synthetic city's 3,000 vehicles produce in a day (~20,000)."""
+CITY_VEHICLES = 3_000
+
+
+def seed_span(reads: int, retention: timedelta) -> tuple[datetime, int]:
+    """Where the synthetic city starts, and how many vehicles it needs, so that ``reads`` reads all
+    lie in the past (a read ahead of the clock is refused) and inside the profile's read retention
+    (an older one is refused too): a longer history than retention allows is packed into denser
+    days by adding vehicles."""
+    span_days = max(1, retention.days - 2)
+    wanted_days = reads // CITY_READS_PER_DAY + 2
+    days = min(wanted_days, span_days)
+    vehicles = CITY_VEHICLES
+    if wanted_days > span_days:
+        vehicles = -(-CITY_VEHICLES * reads // (CITY_READS_PER_DAY * (span_days - 1 or 1)))
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(days=days), vehicles
+
+
 @app.command()
 def seed(
     reads: Annotated[
@@ -108,9 +127,8 @@ def seed(
         if if_empty and runtime.ledger.size() > 0:
             console.print(f"log already holds {runtime.ledger.size()} entries; not seeding")
             return
-        # The city produces roughly 20,000 reads a day; start early enough that none lies ahead.
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=reads // 15_000 + 2)
-        city = SyntheticCity(seed=seed_value, start=start)
+        start, vehicles = seed_span(reads, runtime.app.policy.read_retention.value)
+        city = SyntheticCity(seed=seed_value, start=start, vehicles=vehicles)
         runtime.app.register_cameras(camera_registrations(city), by="alpr-ledger seed", existing_ok=True)
         stored = duplicates = 0
         started = time.perf_counter()
