@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -22,6 +22,9 @@ from rich.progress import (
 )
 
 from ops.settings import Settings
+
+if TYPE_CHECKING:
+    from ops.bootstrap import Runtime
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="alpr-ledger: the ALPR records and audit ledger."
@@ -147,8 +150,26 @@ def seed(
         console.print(
             f"{stored} reads in {elapsed:.1f} s: {stored / elapsed:,.0f} reads/s; log size {cp.size}"
         )
+        _catch_up_projections(runtime)
     finally:
         runtime.close()
+
+
+def _catch_up_projections(runtime: Runtime) -> None:
+    """Bring every search and report view up to the log, so the first search after a large seed
+    does not pay for it."""
+    from projections.registry import runners
+
+    for name, runner in sorted(runners(runtime.app).items()):
+        started = time.perf_counter()
+        with _progress(f"projection {name}", max(1, runner.lag())) as progress:
+            base = runner.position()
+
+            def report(position: int, top: int, progress: Any = progress, base: int = base) -> None:
+                progress.update(progress.task_ids[0], completed=position - base, total=max(1, top - base))
+
+            applied = runner.catch_up(progress=report)
+        console.print(f"projection {name}: {applied:,} events in {time.perf_counter() - started:.1f} s")
 
 
 @app.command()
