@@ -260,9 +260,9 @@ def _nypd_legal_bases(year: int) -> tuple[Sourced[str], ...]:
 
 _HISTORICAL_SEARCH_TYPES = (
     "plate",
-    "fixed_readers_in_window",
-    "mobile_vehicles_in_window",
-    "area_in_window",
+    "fixed_readers",
+    "mobile_readers",
+    "area",
     "associates",
 )
 

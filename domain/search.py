@@ -38,13 +38,16 @@ from domain.values import is_purged, parse_plate, parse_state, to_utc
 
 SEARCH_TYPES: tuple[str, ...] = (
     "plate",
-    "fixed_readers_in_window",
-    "mobile_vehicles_in_window",
-    "area_in_window",
+    "fixed_readers",
+    "mobile_readers",
+    "area",
     "associates",
 )
-"""The five historical search types (NYPD 2026 §Retention, Access & Use, items 1-5). Which of them
-can run depends on the executors installed; the others are refused ``search.type.unsupported``."""
+"""The five historical search types (NYPD 2026 §Retention, Access & Use, items 1-5): a complete or
+partial plate; all plates at chosen fixed readers in a window; all plates seen by chosen patrol
+vehicles' mobile readers in a window; all plates in an area in a window; the associates of a plate.
+Which of them can run depends on the executors installed; others are refused
+``search.type.unsupported``."""
 
 SEARCH_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
 CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
@@ -62,7 +65,17 @@ MAX_GROUNDS = 16
 MAX_CAMERA_IDS = 100
 MAX_CRITERIA_BYTES = 4096
 WILDCARDS = frozenset("*?%_")
-"""Characters that make a plate partial; only complete plates are searched by this issue."""
+"""Characters that make a plate partial. ``?`` (one character) and ``*`` (any run) are searched;
+``%`` and ``_`` (SQL's) are refused ``search.plate.wildcard`` so a pattern means one thing."""
+PARTIAL_PLATE_MIN_KNOWN = 2
+"""A partial plate names at least 2 known characters: ``*`` alone would list every read, which is
+a dragnet (NYPD 2026 limits historical searches to specific investigative needs)."""
+PLATE_PATTERN_MAX_LENGTH = 16
+MAX_PATROL_VEHICLES = 100
+MAX_POLYGON_POSITIONS = 200
+MAX_RADIUS_M = 50_000.0
+MAX_ASSOCIATE_WINDOW_S = 3600
+"""Associates: at most an hour either side of a sighting (beyond that "seen together" means little)."""
 
 PARTNER_SCOPE_REF = "NYPD 2026 §External Entities"
 PARTNER_SCOPE_QUOTE = (
@@ -102,10 +115,19 @@ class PlateCriteria:
     camera_ids: tuple[str, ...] = ()
     captured_from: datetime | None = None
     captured_to: datetime | None = None
+    confusable: bool = False
+    """Also match plates that differ only by OCR-confusable characters (domain.matching)."""
+
+    @property
+    def partial(self) -> bool:
+        """The plate holds wildcards: ``?`` one character, ``*`` any run (possibly empty)."""
+        return "*" in self.plate or "?" in self.plate
 
     def as_dict(self) -> dict[str, Any]:
         """The canonical form recorded in the Search (JSON-friendly)."""
         out: dict[str, Any] = {"plate": self.plate}
+        if self.confusable:
+            out["confusable"] = True
         if self.state is not None:
             out["state"] = self.state
         if self.camera_ids:
@@ -142,7 +164,7 @@ def _code(raw: object, field: str) -> str:
 
 def _json_safe(value: object, depth: int = 0) -> Any:
     """``value`` as JSON primitives (datetimes as ISO text), or raise: criteria are recorded."""
-    if depth > 4:
+    if depth > 5:  # a GeoJSON Polygon's numbers sit 5 deep: criteria.polygon.coordinates[ring][pos][i]
         raise InvalidFieldError("criteria", "criteria.depth", "is nested too deeply")
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
@@ -232,50 +254,307 @@ def is_complete_plate(criteria: Mapping[str, Any]) -> bool:
 
 
 def parse_plate_criteria(criteria: Mapping[str, Any]) -> PlateCriteria:
-    """Criteria of an exact plate search, ``{plate, state?, camera_ids?, from?, to?}``."""
-    unknown = sorted(set(criteria) - {"plate", "state", "camera_ids", "from", "to"})
-    if unknown:
-        raise InvalidFieldError(
-            f"criteria.{unknown[0]}",
-            "criteria.unknown",
-            "plate searches take plate, state, camera_ids, from, to",
-        )
+    """Criteria of a plate search, ``{plate, confusable?, state?, camera_ids?, from?, to?}``; the
+    plate complete or partial (``?`` one character, ``*`` any run)."""
+    _only(criteria, "plate", ("plate", "confusable", "state", "camera_ids", "from", "to"))
     plate = criteria.get("plate")
     if isinstance(plate, str) and any(c in WILDCARDS for c in plate):
-        raise InvalidFieldError(
-            "criteria.plate",
-            "search.plate.partial_unsupported",
-            "partial plates (wildcards) are not searchable yet: give the complete plate",
-        )
-    try:
-        text = parse_plate(plate)
-    except InvalidFieldError as e:
-        raise e.renamed("criteria.plate") from None
+        text = parse_plate_pattern(plate)
+    else:
+        try:
+            text = parse_plate(plate)
+        except InvalidFieldError as e:
+            raise e.renamed("criteria.plate") from None
+    confusable = criteria.get("confusable", False)
+    if not isinstance(confusable, bool):
+        raise InvalidFieldError("criteria.confusable", "criteria.confusable.type", "must be true or false")
     state = criteria.get("state")
     if state is not None:
         try:
             state = parse_state(state)
         except InvalidFieldError as e:
             raise e.renamed("criteria.state") from None
-    cameras = criteria.get("camera_ids") or []
-    if not isinstance(cameras, list) or len(cameras) > MAX_CAMERA_IDS:
+    camera_ids = _ids(criteria, "camera_ids", "camera_id", MAX_CAMERA_IDS, required=False)
+    start, end = _window(criteria, required=False)
+    return PlateCriteria(text, state, camera_ids, start, end, confusable)
+
+
+def _only(criteria: Mapping[str, Any], search_type: str, allowed: Sequence[str]) -> None:
+    unknown = sorted(set(criteria) - set(allowed))
+    if unknown:
         raise InvalidFieldError(
-            "criteria.camera_ids",
-            "criteria.camera_ids.type",
-            f"must be a list of at most {MAX_CAMERA_IDS} ids",
+            f"criteria.{unknown[0]}",
+            "criteria.unknown",
+            f"{search_type} searches take {', '.join(allowed)}",
         )
-    camera_ids: list[str] = []
-    for i, camera in enumerate(cameras):
-        if not isinstance(camera, str) or not camera.strip() or len(camera) > 64 or _CONTROL.search(camera):
-            raise InvalidFieldError(
-                f"criteria.camera_ids[{i}]", "criteria.camera_id.format", "must be a camera id"
-            )
-        camera_ids.append(camera.strip())
+
+
+def parse_plate_pattern(raw: str) -> str:
+    """A partial plate: separators removed, uppercased, runs of ``*`` collapsed; at least
+    :data:`PARTIAL_PLATE_MIN_KNOWN` known characters."""
+    field = "criteria.plate"
+    if any(c in "%_" for c in raw):
+        raise InvalidFieldError(
+            field, "search.plate.wildcard", "wildcards are ? (one character) and * (any run)"
+        )
+    text = re.sub(r"\*+", "*", re.sub(r"[\s.\-]", "", raw))
+    known = [c for c in text if c not in "*?"]
+    if not all(c.isascii() and c.isalnum() for c in known):
+        raise InvalidFieldError(
+            field, "plate.charset", "may contain only letters A-Z, digits 0-9 and the wildcards ? and *"
+        )
+    if len(text) > PLATE_PATTERN_MAX_LENGTH or len(known) > 8:
+        raise InvalidFieldError(
+            field,
+            "plate.length",
+            f"must have at most 8 known characters and {PLATE_PATTERN_MAX_LENGTH} in all",
+        )
+    if len(known) < PARTIAL_PLATE_MIN_KNOWN:
+        raise InvalidFieldError(
+            field,
+            "search.plate.too_broad",
+            f"a partial plate must name at least {PARTIAL_PLATE_MIN_KNOWN} known characters",
+        )
+    return text.upper()
+
+
+def _ids(criteria: Mapping[str, Any], name: str, item: str, limit: int, *, required: bool) -> tuple[str, ...]:
+    """A list of reader or vehicle ids: stripped, unique, in the order given."""
+    raw = criteria.get(name)
+    if raw is None and not required:
+        return ()
+    if not isinstance(raw, list) or len(raw) > limit:
+        raise InvalidFieldError(
+            f"criteria.{name}", f"criteria.{name}.type", f"must be a list of at most {limit} ids"
+        )
+    if required and not raw:
+        raise InvalidFieldError(f"criteria.{name}", f"criteria.{name}.required", "must name at least one id")
+    found: list[str] = []
+    for i, value in enumerate(raw):
+        if not isinstance(value, str) or not value.strip() or len(value) > 64 or _CONTROL.search(value):
+            raise InvalidFieldError(f"criteria.{name}[{i}]", f"criteria.{item}.format", f"must be a {item}")
+        found.append(value.strip())
+    return tuple(dict.fromkeys(found))
+
+
+def _window(criteria: Mapping[str, Any], *, required: bool) -> tuple[datetime | None, datetime | None]:
+    """``from`` (inclusive) and ``to`` (exclusive), with a UTC offset; both required for the
+    reader, vehicle and area searches (a window bounds what they list)."""
     start = _aware(criteria.get("from"), "criteria.from")
     end = _aware(criteria.get("to"), "criteria.to")
+    if required:
+        for value, name in ((start, "from"), (end, "to")):
+            if value is None:
+                raise InvalidFieldError(
+                    f"criteria.{name}", "criteria.window.required", "a time window is required"
+                )
     if start is not None and end is not None and end <= start:
         raise InvalidFieldError("criteria.to", "criteria.window", "must be later than criteria.from")
-    return PlateCriteria(text, state, tuple(dict.fromkeys(camera_ids)), start, end)
+    return start, end
+
+
+def _window_dict(out: dict[str, Any], start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    if start is not None:
+        out["from"] = start.isoformat()
+    if end is not None:
+        out["to"] = end.isoformat()
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReadersCriteria:
+    """``fixed_readers`` (camera ids of fixed cameras) or ``mobile_readers`` (patrol vehicles):
+    every read they took in [``captured_from``, ``captured_to``)."""
+
+    search_type: str
+    ids: tuple[str, ...]
+    captured_from: datetime
+    captured_to: datetime
+
+    @property
+    def key(self) -> str:
+        return "camera_ids" if self.search_type == "fixed_readers" else "patrol_vehicles"
+
+    def as_dict(self) -> dict[str, Any]:
+        return _window_dict({self.key: list(self.ids)}, self.captured_from, self.captured_to)
+
+
+def parse_readers_criteria(search_type: str, criteria: Mapping[str, Any]) -> ReadersCriteria:
+    key, item, limit = (
+        ("camera_ids", "camera_id", MAX_CAMERA_IDS)
+        if search_type == "fixed_readers"
+        else ("patrol_vehicles", "patrol_vehicle", MAX_PATROL_VEHICLES)
+    )
+    _only(criteria, search_type, (key, "from", "to"))
+    ids = _ids(criteria, key, item, limit, required=True)
+    start, end = _window(criteria, required=True)
+    assert start is not None and end is not None
+    return ReadersCriteria(search_type, ids, start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class AreaCriteria:
+    """``area``: reads inside a polygon (``polygon``: the exterior ring then holes, each a list of
+    (longitude, latitude), closed) or a circle (``center`` (longitude, latitude), ``radius_m``)
+    in [``captured_from``, ``captured_to``)."""
+
+    captured_from: datetime
+    captured_to: datetime
+    polygon: tuple[tuple[tuple[float, float], ...], ...] | None = None
+    center: tuple[float, float] | None = None
+    radius_m: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any]
+        if self.polygon is not None:
+            out = {
+                "polygon": {
+                    "type": "Polygon",
+                    "coordinates": [[list(p) for p in ring] for ring in self.polygon],
+                }
+            }
+        else:
+            assert self.center is not None
+            out = {"circle": {"center": list(self.center), "radius_m": self.radius_m}}
+        return _window_dict(out, self.captured_from, self.captured_to)
+
+
+def _number(raw: object, field: str, low: float, high: float) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not low <= raw <= high:
+        raise InvalidFieldError(field, "criteria.number.range", f"must be a number from {low:g} to {high:g}")
+    return float(raw)
+
+
+def _position(raw: object, field: str) -> tuple[float, float]:
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise InvalidFieldError(field, "criteria.position.format", "must be [longitude, latitude]")
+    return (_number(raw[0], f"{field}[0]", -180.0, 180.0), _number(raw[1], f"{field}[1]", -90.0, 90.0))
+
+
+def parse_area_criteria(criteria: Mapping[str, Any]) -> AreaCriteria:
+    """``{polygon: GeoJSON Polygon | circle: {center: [lon, lat], radius_m}, from, to}``."""
+    _only(criteria, "area", ("polygon", "circle", "from", "to"))
+    if ("polygon" in criteria) == ("circle" in criteria):
+        raise InvalidFieldError(
+            "criteria.polygon", "criteria.area.required", "give exactly one of polygon or circle"
+        )
+    start, end = _window(criteria, required=True)
+    assert start is not None and end is not None
+    if "circle" in criteria:
+        circle = criteria["circle"]
+        if not isinstance(circle, Mapping) or set(circle) != {"center", "radius_m"}:
+            raise InvalidFieldError(
+                "criteria.circle",
+                "criteria.circle.format",
+                "must be {center: [longitude, latitude], radius_m}",
+            )
+        center = _position(circle["center"], "criteria.circle.center")
+        radius = _number(circle["radius_m"], "criteria.circle.radius_m", 0.0, MAX_RADIUS_M)
+        if radius <= 0:
+            raise InvalidFieldError(
+                "criteria.circle.radius_m", "criteria.number.range", "must be more than 0"
+            )
+        return AreaCriteria(start, end, center=center, radius_m=radius)
+    polygon = criteria["polygon"]
+    field = "criteria.polygon"
+    if (
+        not isinstance(polygon, Mapping)
+        or polygon.get("type") != "Polygon"
+        or set(polygon) != {"type", "coordinates"}
+    ):
+        raise InvalidFieldError(
+            field,
+            "criteria.polygon.format",
+            "must be a GeoJSON Polygon {type: Polygon, coordinates: [rings]}",
+        )
+    rings_raw = polygon["coordinates"]
+    if not isinstance(rings_raw, list) or not rings_raw:
+        raise InvalidFieldError(f"{field}.coordinates", "criteria.polygon.format", "must be a list of rings")
+    rings: list[tuple[tuple[float, float], ...]] = []
+    total = 0
+    for i, ring_raw in enumerate(rings_raw):
+        where = f"{field}.coordinates[{i}]"
+        if not isinstance(ring_raw, list) or len(ring_raw) < 4:
+            raise InvalidFieldError(where, "criteria.polygon.ring", "a ring needs at least 4 positions")
+        total += len(ring_raw)
+        if total > MAX_POLYGON_POSITIONS:
+            raise InvalidFieldError(
+                where, "criteria.polygon.size", f"a polygon has at most {MAX_POLYGON_POSITIONS} positions"
+            )
+        ring = tuple(_position(p, f"{where}[{j}]") for j, p in enumerate(ring_raw))
+        if ring[0] != ring[-1]:
+            raise InvalidFieldError(where, "criteria.polygon.ring", "a ring must end at its first position")
+        if len(set(ring)) < 3:
+            raise InvalidFieldError(
+                where, "criteria.polygon.ring", "a ring needs at least 3 distinct positions"
+            )
+        rings.append(ring)
+    return AreaCriteria(start, end, polygon=tuple(rings))
+
+
+@dataclass(frozen=True, slots=True)
+class AssociatesCriteria:
+    """``associates``: plates read at the same readers within ``window_s`` seconds before or
+    after a sighting of ``plate`` (sightings in [``captured_from``, ``captured_to``) if given)."""
+
+    plate: str
+    window_s: int
+    state: str | None = None
+    captured_from: datetime | None = None
+    captured_to: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"plate": self.plate, "window_s": self.window_s}
+        if self.state is not None:
+            out["state"] = self.state
+        return _window_dict(out, self.captured_from, self.captured_to)
+
+
+def parse_associates_criteria(criteria: Mapping[str, Any]) -> AssociatesCriteria:
+    _only(criteria, "associates", ("plate", "window_s", "state", "from", "to"))
+    plate = criteria.get("plate")
+    if isinstance(plate, str) and any(c in WILDCARDS for c in plate):
+        raise InvalidFieldError(
+            "criteria.plate",
+            "search.associates.complete_plate",
+            "associates are searched for one complete plate",
+        )
+    try:
+        text = parse_plate(plate)
+    except InvalidFieldError as e:
+        raise e.renamed("criteria.plate") from None
+    window = criteria.get("window_s")
+    if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= MAX_ASSOCIATE_WINDOW_S:
+        raise InvalidFieldError(
+            "criteria.window_s",
+            "criteria.window_s.range",
+            f"must be a whole number of seconds from 1 to {MAX_ASSOCIATE_WINDOW_S}",
+        )
+    state = criteria.get("state")
+    if state is not None:
+        try:
+            state = parse_state(state)
+        except InvalidFieldError as e:
+            raise e.renamed("criteria.state") from None
+    start, end = _window(criteria, required=False)
+    return AssociatesCriteria(text, window, state, start, end)
+
+
+TypedCriteria = PlateCriteria | ReadersCriteria | AreaCriteria | AssociatesCriteria
+
+
+def parse_type_criteria(search_type: str, criteria: Mapping[str, Any]) -> TypedCriteria:
+    """The criteria of ``search_type`` parsed, or :class:`InvalidFieldError` naming the field and
+    rule (checked before a search is recorded)."""
+    if search_type == "plate":
+        return parse_plate_criteria(criteria)
+    if search_type in ("fixed_readers", "mobile_readers"):
+        return parse_readers_criteria(search_type, criteria)
+    if search_type == "area":
+        return parse_area_criteria(criteria)
+    if search_type == "associates":
+        return parse_associates_criteria(criteria)
+    raise InvalidFieldError("search_type", "search.type.unsupported", f"one of: {', '.join(SEARCH_TYPES)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -414,7 +693,7 @@ def decide_search(
             "search_type",
             "search.type.unsupported",
             policy.name,
-            f"search type '{search.search_type}' cannot be run yet; supported: plate",
+            f"search type '{search.search_type}' cannot be run; one of: {', '.join(SEARCH_TYPES)}",
         )
 
     if policy.case_number_required(purpose.code):
@@ -674,8 +953,12 @@ __all__ = [
     "SEARCH_EVENT_CLASSES",
     "SEARCH_TYPES",
     "Allowed",
+    "AreaCriteria",
+    "AssociatesCriteria",
     "ParsedSearch",
     "PlateCriteria",
+    "ReadersCriteria",
+    "TypedCriteria",
     "Refusal",
     "RunSearch",
     "Search",
@@ -683,7 +966,12 @@ __all__ = [
     "decide_search",
     "is_complete_plate",
     "is_sufficient_reason",
+    "parse_area_criteria",
+    "parse_associates_criteria",
     "parse_plate_criteria",
+    "parse_plate_pattern",
+    "parse_readers_criteria",
     "parse_search",
+    "parse_type_criteria",
     "result_digest",
 ]

@@ -1,34 +1,37 @@
-"""How a recorded search is run: the executor interface and the exact-plate executor.
+"""How a recorded search is run: the executor interface and the executors over the read index.
 
 The service records a Search, then hands its criteria to the first executor that ``supports`` its
-type. This module holds the interface and the one executor of issue 4: exact plate search over
-:class:`PlateReadView`, an in-memory index plate -> read summaries that catches up from the
-notification log (the search issue replaces it with the stored projections, behind the same
-interface).
+type. :class:`ReadIndexExecutor` runs each of the five types over the stored read index
+(:mod:`projections.reads`, queries in :mod:`projections.search`), bringing the projection up to
+the log's top first, so a read ingested before the search is found.
+
+An executor returns every result (``execute``) or one page with the ids of all results
+(``page``): the search records the count and digest of ALL result ids, whatever page is shown.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
 from collections.abc import Iterable, KeysView, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Mapper
-from eventsourcing.utils import get_topic
+from eventsourcing.persistence import Mapper
 
-from domain.read import Read
 from domain.retention import Purge
-from domain.search import parse_plate_criteria
-from domain.values import is_purged
-from ops.keys import READS, utc_day
+from domain.search import (
+    SEARCH_TYPES,
+    AreaCriteria,
+    AssociatesCriteria,
+    PlateCriteria,
+    ReadersCriteria,
+    parse_type_criteria,
+)
+from ops.keys import READS
 
-READ_CAPTURED_TOPIC = get_topic(Read.Captured)
-_TOPICS = [READ_CAPTURED_TOPIC, get_topic(Purge.Executed)]
-_PAGE = 1000
+MAX_PAGE = 1000
+"""Largest page of results one call returns (``limit``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,85 +59,45 @@ class SearchExecutor(Protocol):
     def execute(self, criteria: Mapping[str, Any]) -> list[ReadResult]: ...
 
 
-class PlateReadView:
-    """Reads by plate, brought up to date from the notification log on each use.
+@dataclass(frozen=True, slots=True)
+class AssociateResult:
+    """An associate of the searched plate: how many distinct sightings of it this plate was seen
+    near (same reader, within the window), and those reads of this plate."""
 
-    Remembers the last log position applied, so each refresh costs one query for the log's top
-    and one page per new batch of reads. Thread-safe (the API serves requests on threads).
+    plate: str
+    shared_sightings: int
+    reads: tuple[ReadResult, ...]
 
-    Purges: a read whose data key is gone is never indexed, and when a ``Purge.Executed`` event
-    arrives the rows it may cover (its records, or every read of its day) are checked against the
-    key store and the shredded ones dropped, so a search never returns a purged read.
-    """
 
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[UUID]) -> None:
-        self._recorder = recorder
-        self._mapper = mapper
-        self._lock = threading.Lock()
-        self._by_plate: dict[str, list[ReadResult]] = defaultdict(list)
-        self._by_day: dict[date, set[UUID]] = defaultdict(set)
-        self._rows: dict[UUID, ReadResult] = {}
-        self._position = 0
+@dataclass(frozen=True, slots=True)
+class ResultPage:
+    """One page of a search's ordered results, with the ids of ALL its result reads.
 
-    def catch_up(self) -> None:
-        with self._lock:
-            top = self._recorder.max_notification_id()
-            if top is None or top <= self._position:
-                return
-            while True:
-                notifications = self._recorder.select_notifications(
-                    self._position, _PAGE, stop=top, topics=_TOPICS, inclusive_of_start=False
-                )
-                for event in domain_events(self._mapper, notifications):
-                    if isinstance(event, Read.Captured):
-                        self._add(event)
-                    elif isinstance(event, Purge.Executed):
-                        self._drop_purged(event)
-                if notifications:
-                    self._position = notifications[-1].id
-                if len(notifications) < _PAGE:
-                    break
-            self._position = top
+    ``total`` counts the ordered result rows: reads, or for ``associates`` the associate plates
+    (whose reads are the result ids). ``next_offset`` is None on the last page."""
 
-    def _add(self, event: Read.Captured) -> None:
-        if is_purged(event.plate):
-            return
-        row = ReadResult(
-            read_id=event.originator_id,
-            plate=event.plate,
-            state=event.state,
-            camera_id=event.camera_id,
-            camera_kind=event.camera_kind,
-            patrol_vehicle=event.patrol_vehicle,
-            latitude=event.latitude,
-            longitude=event.longitude,
-            captured_at=event.captured_at,
-            confidence=event.confidence,
+    result_ids: tuple[UUID, ...]
+    total: int
+    offset: int
+    limit: int
+    reads: tuple[ReadResult, ...] = ()
+    associates: tuple[AssociateResult, ...] | None = None
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.limit
+        return following if following < self.total else None
+
+    @classmethod
+    def of(cls, results: Sequence[ReadResult], *, limit: int, offset: int) -> ResultPage:
+        """The page of a plain list of results (executors without ``page``)."""
+        return cls(
+            tuple(r.read_id for r in results),
+            len(results),
+            offset,
+            limit,
+            tuple(results[offset : offset + limit]),
         )
-        self._rows[row.read_id] = row
-        self._by_plate[row.plate].append(row)
-        self._by_day[utc_day(row.captured_at)].add(row.read_id)
-
-    def _drop_purged(self, purge: Purge.Executed) -> None:
-        candidates = purge_candidates(purge, self._rows.keys(), self._by_day)
-        if not candidates:
-            return
-        keystore = getattr(self._mapper, "keystore", None)
-        alive = set() if keystore is None else set(keystore.data_keys(candidates))
-        for read_id in candidates:
-            if read_id in alive:
-                continue  # on hold or attached to a case: re-keyed before its day's key went
-            row = self._rows.pop(read_id)
-            self._by_day[utc_day(row.captured_at)].discard(read_id)
-            rows = self._by_plate[row.plate]
-            rows[:] = [r for r in rows if r.read_id != read_id]
-            if not rows:
-                del self._by_plate[row.plate]
-
-    def reads_of(self, plate: str) -> list[ReadResult]:
-        self.catch_up()
-        with self._lock:
-            return list(self._by_plate.get(plate, ()))
 
 
 def domain_events(mapper: Mapper[UUID], notifications: Sequence[Any]) -> list[Any]:
@@ -157,39 +120,100 @@ def purge_candidates(
     return list(dict.fromkeys(found))
 
 
-class ExactPlateExecutor:
-    """``plate``: every read of one complete plate, optionally by state, readers and time window
-    (``from`` inclusive, ``to`` exclusive); oldest first."""
+def _result(row: Sequence[Any]) -> ReadResult:
+    from projections.reads import from_micros
 
-    def __init__(self, view: PlateReadView) -> None:
-        self.view = view
+    return ReadResult(
+        read_id=UUID(str(row[0])),
+        plate=str(row[1]),
+        state=row[2],
+        camera_id=str(row[3]),
+        camera_kind=str(row[4]),
+        patrol_vehicle=row[5],
+        latitude=float(row[6]),
+        longitude=float(row[7]),
+        captured_at=from_micros(int(row[8])),
+        confidence=float(row[9]),
+    )
+
+
+@dataclass
+class ReadIndexExecutor:
+    """Runs one search type over the read index of ``app`` (its ``reads`` projection)."""
+
+    app: Any
+    search_type: str
+    _runner: Any = field(default=None, repr=False)
 
     def supports(self, search_type: str) -> bool:
-        return search_type == "plate"
+        return search_type == self.search_type
 
     def normalise(self, criteria: Mapping[str, Any]) -> dict[str, Any]:
         """The criteria in canonical form, or InvalidFieldError (checked before recording)."""
-        return parse_plate_criteria(criteria).as_dict()
+        return parse_type_criteria(self.search_type, criteria).as_dict()
+
+    def _db(self) -> Any:
+        """The projections database, with the read index caught up to the log's top."""
+        if self._runner is None:
+            from projections.registry import runner
+
+            self._runner = runner(self.app, "reads")
+        self._runner.catch_up()
+        return self._runner.db
 
     def execute(self, criteria: Mapping[str, Any]) -> list[ReadResult]:
-        c = parse_plate_criteria(criteria)
-        cameras = set(c.camera_ids)
-        found = [
-            r
-            for r in self.view.reads_of(c.plate)
-            if (c.state is None or r.state == c.state)
-            and (not cameras or r.camera_id in cameras)
-            and (c.captured_from is None or r.captured_at >= c.captured_from)
-            and (c.captured_to is None or r.captured_at < c.captured_to)
-        ]
-        return sorted(found, key=lambda r: (r.captured_at, str(r.read_id)))
+        """Every result, in the type's order (associates: their reads, best-ranked plate first)."""
+        page = self.page(criteria, limit=None, offset=0)
+        if page.associates is not None:
+            return [r for a in page.associates for r in a.reads]
+        return list(page.reads)
+
+    def page(self, criteria: Mapping[str, Any], *, limit: int | None, offset: int) -> ResultPage:
+        """Results ``offset`` .. ``offset + limit`` (all when ``limit`` is None) and all result ids."""
+        from projections import search as q
+
+        db = self._db()
+        parsed = parse_type_criteria(self.search_type, criteria)
+        if isinstance(parsed, AssociatesCriteria):
+            found = q.associates_search(db, parsed)
+            size = len(found) if limit is None else limit
+            shown = found[offset : offset + size]
+            rows = q.fetch(db, [r for a in shown for r in a.read_ids])
+            associates = tuple(
+                AssociateResult(
+                    a.plate, len(a.sightings), tuple(_result(rows[r]) for r in a.read_ids if r in rows)
+                )
+                for a in shown
+            )
+            ids = tuple(UUID(r) for a in found for r in a.read_ids)
+            return ResultPage(ids, len(found), offset, size, (), associates)
+        if isinstance(parsed, PlateCriteria):
+            read_ids = q.plate_search(db, parsed)
+        elif isinstance(parsed, ReadersCriteria):
+            read_ids = q.readers_search(db, parsed)
+        else:
+            assert isinstance(parsed, AreaCriteria)
+            read_ids = q.area_search(db, parsed)
+        size = len(read_ids) if limit is None else limit
+        shown_ids = read_ids[offset : offset + size]
+        rows = q.fetch(db, shown_ids)
+        reads = tuple(_result(rows[r]) for r in shown_ids if r in rows)
+        return ResultPage(tuple(UUID(r) for r in read_ids), len(read_ids), offset, size, reads)
+
+
+def read_index_executors(app: Any) -> list[SearchExecutor]:
+    """One executor per search type, over ``app``'s read index."""
+    return [ReadIndexExecutor(app, t) for t in SEARCH_TYPES]
 
 
 __all__ = [
-    "ExactPlateExecutor",
-    "PlateReadView",
+    "MAX_PAGE",
+    "AssociateResult",
+    "ReadIndexExecutor",
     "ReadResult",
+    "ResultPage",
     "SearchExecutor",
     "domain_events",
     "purge_candidates",
+    "read_index_executors",
 ]

@@ -16,7 +16,7 @@ import shutil
 import sqlite3
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -103,17 +103,33 @@ class RawStorage:
             with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
                 dbname = self.settings.database_url.rsplit("/", 1)[-1]
                 row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+                views = conn.execute(
+                    "SELECT oid FROM pg_database WHERE datname = %s", (dbname + "_projections",)
+                ).fetchone()
             assert row is not None
             # This test's database, the shared catalogs and the WAL (every database writes there);
-            # the other test databases of the throwaway cluster are not ours to read.
+            # the other test databases of the throwaway cluster are not ours to read. The search and
+            # report views' database too (its tables are unlogged: they never reach the WAL).
             pg = self.pg_data_dir
             roots = [pg / "base" / str(row[0]), pg / "global", pg / "pg_wal", self.settings.data_dir]
+            if views is not None:
+                roots.append(pg / "base" / str(views[0]))
         else:
             db = Path(sqlite_path(self.settings.database_url))
             # The database, its -wal/-shm, and everything of the data dir (key store, blobs, keys).
             roots = [self.tmp_path, self.settings.data_dir]
             assert db.is_file() and self.tmp_path in db.parents
         return sorted({f for root in roots for f in walk(root)})
+
+    def projection_files(self) -> list[Path]:
+        """The files of the search and report views, where live plates may be kept in the clear."""
+        if is_postgres(self.settings):
+            assert self.pg_admin_url is not None and self.pg_data_dir is not None
+            with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
+                dbname = self.settings.database_url.rsplit("/", 1)[-1] + "_projections"
+                row = conn.execute("SELECT oid FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+            return [] if row is None else sorted(walk(self.pg_data_dir / "base" / str(row[0])))
+        return sorted(self.settings.data_dir.glob("projections.db*"))
 
     def event_files(self) -> list[Path]:
         """The files that hold the events: the control scan must find clear metadata here."""
@@ -245,11 +261,16 @@ def ingest_everything(runtime: Runtime) -> Ingested:
     return Ingested(camera_id, utc_day(old), read_id, other_id, today_id, hit_id, images, plates, secret)
 
 
-def assert_nowhere(raw: RawStorage, data: Ingested) -> None:
+def assert_nowhere(raw: RawStorage, data: Ingested, *, purged: Sequence[str] = ()) -> None:
+    """No secret anywhere but in the views (which keep live plates to search them); a ``purged``
+    plate not even there."""
     files = raw.files()
     control = find(raw.event_files(), [data.camera_id])
     assert control, "the scan must see clear metadata in the event store's files, or it reads nothing"
-    assert find(files, data.secrets) == {}
+    views = set(raw.projection_files())
+    assert find([f for f in files if f not in views], data.secrets) == {}
+    if purged:
+        assert find(files, purged) == {}
 
 
 # ---- tests --------------------------------------------------------------------------------------
@@ -290,7 +311,7 @@ def test_raw_storage_holds_no_plate_after_ingest_nor_after_purge(
 
     purge_day(runtime, data.old_day, 2)
 
-    assert_nowhere(raw, data)
+    assert_nowhere(raw, data, purged=[data.plates["read"], data.plates["other"]])
     for read_id in (data.read_id, data.other_id):
         read = app.repository.get(read_id)
         assert isinstance(read, Read) and read.purged

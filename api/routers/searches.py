@@ -34,7 +34,7 @@ from domain.search import (
     RunSearch,
 )
 from ops.commands.searches import SearchRecord
-from ops.search_executor import ReadResult
+from ops.search_executor import MAX_PAGE, AssociateResult, ReadResult
 
 router = APIRouter(prefix="/v1/searches", tags=["searches"], responses=COMMON_RESPONSES)
 
@@ -63,16 +63,32 @@ class SearchCreate(BaseModel):
     (403 ``search.purpose.prohibited``; 422 ``search.purpose.unknown`` for a code the active
     profile does not permit; 403 ``search.purpose.not_historical`` for real-time-only uses such as
     routine patrol); partner-agency accounts (403 ``search.partner_scope``: complete plate only);
-    the search type (422 ``search.type.unsupported``: only ``plate`` runs yet); the case number
+    the search type (422 ``search.type.unsupported``); the case number
     where the profile or purpose requires one (422 ``search.case_number.required``); the reason
     (422 ``search.reason.required``, ``search.reason.insufficient``: at least 3 words and 15
     characters); for ``external_repository_lookup`` the reason to believe the vehicle left the
     jurisdiction (422 ``search.left_jurisdiction_reason.required``); and a closed case (403
     ``search.case.closed``). Criteria that cannot be read answer 422 and record nothing.
 
-    ``plate`` criteria: ``{"plate": "ABC1234", "state": "NY", "camera_ids": ["FX-12"],
-    "from": "2025-03-01T00:00:00Z", "to": "2025-03-02T00:00:00Z"}`` (all but plate optional;
-    ``from`` inclusive, ``to`` exclusive, both with a UTC offset)."""
+    Criteria by ``search_type`` (``from`` inclusive, ``to`` exclusive, both ISO 8601 with a UTC
+    offset; unreadable criteria answer 422 naming the field and rule, e.g. ``criteria.unknown``,
+    ``criteria.window.required``, ``search.plate.too_broad``):
+
+    - ``plate``: ``{"plate": "ABC1234", "confusable": false, "state": "NY", "camera_ids": ["FX-12"],
+      "from": ..., "to": ...}`` (all but plate optional). The plate may be partial: ``?`` one
+      character, ``*`` any run, at least 2 known characters; ``confusable: true`` also matches
+      plates differing only by OCR-confusable characters (0/O/D/Q, 1/I/L/7, 2/Z, 5/S, 8/B, 6/G).
+    - ``fixed_readers``: ``{"camera_ids": ["FX-12"], "from": ..., "to": ...}`` (all required).
+    - ``mobile_readers``: ``{"patrol_vehicles": ["CAR-12"], "from": ..., "to": ...}`` (all required).
+    - ``area``: ``{"polygon": {"type": "Polygon", "coordinates": [[[lon, lat], ...]]}, "from": ...,
+      "to": ...}`` or ``{"circle": {"center": [lon, lat], "radius_m": 250}, "from": ..., "to": ...}``.
+    - ``associates``: ``{"plate": "ABC1234", "window_s": 60, "state": "NY", "from": ..., "to": ...}``
+      (plate and window_s required): plates read at the same readers within ``window_s`` seconds of
+      a sighting of the plate, ranked by the number of distinct sightings shared, then plate.
+
+    Order: by capture time then read id (associates: rank, then plate). Pages: query parameters
+    ``limit`` (1-1000) and ``offset``; every page is a recorded search whose count and digest
+    cover ALL results."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -98,8 +114,8 @@ class SearchCreate(BaseModel):
     )
 
     search_type: str = Field(
-        description="plate (runs now); fixed_readers_in_window, mobile_vehicles_in_window, area_in_window, "
-        "associates (refused 422 search.type.unsupported until their executors exist)",
+        description="plate, fixed_readers, mobile_readers, area or associates (others: 422 "
+        "search.type.unsupported, recorded)",
         json_schema_extra={"pattern": SEARCH_TYPE_PATTERN},
     )
     criteria: dict[str, Any] = Field(description="Criteria of the search type (recorded in the query log)")
@@ -150,14 +166,44 @@ class ReadOut(BaseModel):
         return copied(cls, r)
 
 
+class AssociateOut(BaseModel):
+    plate: str
+    shared_sightings: int = Field(
+        description="Distinct sightings of the searched plate this plate was read near (the rank)"
+    )
+    reads: list[ReadOut] = Field(description="Its reads near those sightings, oldest first")
+
+    @classmethod
+    def of(cls, a: AssociateResult) -> AssociateOut:
+        return cls(plate=a.plate, shared_sightings=a.shared_sightings, reads=[ReadOut.of(r) for r in a.reads])
+
+
 class SearchRunOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"search_id": _SEARCH_ID, "count": 1, "results": [_READ]}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "search_id": _SEARCH_ID,
+                    "count": 1,
+                    "offset": 0,
+                    "limit": 100,
+                    "next_offset": None,
+                    "results": [_READ],
+                    "associates": None,
+                }
+            ]
+        }
     )
 
     search_id: UUID = Field(description="The recorded search (GET /v1/searches/{search_id})")
-    count: int
-    results: list[ReadOut]
+    count: int = Field(description="Number of ALL results (associates: associate plates), as recorded")
+    offset: int = Field(description="Position of this page's first result")
+    limit: int = Field(description="Largest number of results in this page")
+    next_offset: int | None = Field(description="offset of the next page; null on the last page")
+    results: list[ReadOut] = Field(description="This page's reads (empty for associates)")
+    associates: list[AssociateOut] | None = Field(
+        None, description="associates only: this page's associate plates, best ranked first"
+    )
 
 
 class ClauseRefOut(BaseModel):
@@ -247,11 +293,25 @@ class QueryLogOut(BaseModel):
     summary="Run a historical search (recorded before it runs; refusals recorded too)",
 )
 def run_search(
-    runtime: RuntimeDep, who: Annotated[Principal, Authorize("searches.run")], body: SearchCreate
+    runtime: RuntimeDep,
+    who: Annotated[Principal, Authorize("searches.run")],
+    body: SearchCreate,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Results per page (1-1000)")] = 100,
+    offset: Annotated[
+        int, Query(ge=0, le=2**31 - 1, description="Results to skip (the previous page's next_offset)")
+    ] = 0,
 ) -> SearchRunOut:
-    result = runtime.app.run_search(who, copied_record(RunSearch, body, grounds=tuple(body.grounds)))
+    result = runtime.app.run_search(
+        who, copied_record(RunSearch, body, grounds=tuple(body.grounds)), limit=limit, offset=offset
+    )
     return SearchRunOut(
-        search_id=result.search_id, count=result.count, results=[ReadOut.of(r) for r in result.results]
+        search_id=result.search_id,
+        count=result.count,
+        offset=result.offset,
+        limit=result.limit,
+        next_offset=result.next_offset,
+        results=[ReadOut.of(r) for r in result.results],
+        associates=None if result.associates is None else [AssociateOut.of(a) for a in result.associates],
     )
 
 

@@ -136,7 +136,20 @@ class RetentionCommands(CommandsBase):
         if dry_run:
             return RetentionRun(self, state, now=at, dry_run=True, by=by).execute()
         with state.run_lock:
-            return RetentionRun(self, state, now=at, dry_run=False, by=by).execute()
+            report = RetentionRun(self, state, now=at, dry_run=False, by=by).execute()
+        if report.purges:
+            self._clean_projections()
+        return report
+
+    def _clean_projections(self) -> None:
+        """Bring the search and report views past the purges just recorded, so the shredded rows
+        leave them (and their files) now, not at the next search."""
+        if getattr(self, "projection_db", None) is None:
+            return
+        from projections.registry import runners
+
+        for runner in runners(self).values():
+            runner.catch_up()
 
     # -- one record --------------------------------------------------------------------------
 
@@ -189,6 +202,7 @@ class RetentionCommands(CommandsBase):
         blobs = getattr(self, "blobs", None)
         if blobs is not None:
             blobs.delete_record(rid)
+        self._clean_projections()
         found = purge_lookup(self, state, str(rid))
         assert found is not None
         return found[0]

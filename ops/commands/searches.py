@@ -26,6 +26,7 @@ from domain.case import Case, case_id_for, case_number_or_none
 from domain.copying import copied_record
 from domain.errors import InvalidFieldError, NotFoundError
 from domain.search import (
+    SEARCH_TYPES,
     ParsedSearch,
     Refusal,
     RunSearch,
@@ -33,12 +34,19 @@ from domain.search import (
     SearchStatus,
     Standing,
     decide_search,
-    parse_plate_criteria,
     parse_search,
+    parse_type_criteria,
 )
 from domain.values import is_purged
 from ops.commands.base import CommandsBase
-from ops.search_executor import ExactPlateExecutor, PlateReadView, ReadResult, SearchExecutor
+from ops.search_executor import (
+    MAX_PAGE,
+    AssociateResult,
+    ReadResult,
+    ResultPage,
+    SearchExecutor,
+    read_index_executors,
+)
 
 _REQUESTED = get_topic(Search.Requested)
 _PAGE = 1000
@@ -46,11 +54,18 @@ _PAGE = 1000
 
 @dataclass(frozen=True, slots=True)
 class SearchResult:
-    """What a caller gets back: the id of the recorded search and its results."""
+    """What a caller gets back: the id of the recorded search and one page of its results.
+
+    ``count`` is the number of ALL results (reads; associate plates for ``associates``), as
+    recorded; ``results`` the page's reads (empty for associates, whose page is ``associates``)."""
 
     search_id: UUID
     results: list[ReadResult]
     count: int
+    offset: int = 0
+    limit: int = MAX_PAGE
+    next_offset: int | None = None
+    associates: list[AssociateResult] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +113,7 @@ class SearchCommands(CommandsBase):
     def search_executors(self) -> list[SearchExecutor]:
         """Executors tried in order; the first whose ``supports`` accepts the type runs it."""
         if self._search_executors is None:
-            self._search_executors = [ExactPlateExecutor(PlateReadView(self.recorder, self.mapper))]
+            self._search_executors = read_index_executors(self)
         return self._search_executors
 
     @search_executors.setter
@@ -107,9 +122,18 @@ class SearchCommands(CommandsBase):
 
     # ---- commands ------------------------------------------------------------------------------
 
-    def run_search(self, principal: Principal, request: RunSearch) -> SearchResult:
+    def run_search(
+        self, principal: Principal, request: RunSearch, *, limit: int = MAX_PAGE, offset: int = 0
+    ) -> SearchResult:
         """Record, check, run. Raises the refusal's error after recording it; raises
-        :class:`InvalidFieldError` without recording anything when the request cannot be read."""
+        :class:`InvalidFieldError` without recording anything when the request cannot be read.
+
+        Returns results ``offset`` .. ``offset + limit`` (``limit`` at most :data:`MAX_PAGE`) in
+        the type's stable order; the search records the count and digest of ALL results."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+            raise InvalidFieldError("limit", "search.limit.range", f"must be from 1 to {MAX_PAGE}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidFieldError("offset", "search.offset.range", "must be 0 or more")
         parsed = parse_search(request)
         executor = next((e for e in self.search_executors if e.supports(parsed.search_type)), None)
         standing = self._standing(principal)
@@ -135,9 +159,11 @@ class SearchCommands(CommandsBase):
             )
 
         if isinstance(decision, Refusal):
-            if parsed.search_type == "plate":  # recorded in canonical form where it can be read
+            if parsed.search_type in SEARCH_TYPES:  # recorded in canonical form where it can be read
                 try:
-                    parsed = _with_criteria(parsed, parse_plate_criteria(parsed.criteria).as_dict())
+                    parsed = _with_criteria(
+                        parsed, parse_type_criteria(parsed.search_type, parsed.criteria).as_dict()
+                    )
                 except InvalidFieldError:
                     pass
             search = requested()
@@ -151,14 +177,27 @@ class SearchCommands(CommandsBase):
         search = requested(decision.clause_refs)
         self.save(search)  # recorded before it runs
         try:
-            results = executor.execute(parsed.criteria)
+            pager = getattr(executor, "page", None)
+            page: ResultPage = (
+                pager(parsed.criteria, limit=limit, offset=offset)
+                if pager is not None
+                else ResultPage.of(executor.execute(parsed.criteria), limit=limit, offset=offset)
+            )
         except Exception as exc:
             search.fail(type(exc).__name__, at=self.clock())
             self.save(search)
             raise
-        search.execute([r.read_id for r in results], at=self.clock())
+        search.execute(page.result_ids, at=self.clock())
         self.save(search)
-        return SearchResult(search.id, results, len(results))
+        return SearchResult(
+            search.id,
+            list(page.reads),
+            page.total,
+            offset=offset,
+            limit=limit,
+            next_offset=page.next_offset,
+            associates=None if page.associates is None else list(page.associates),
+        )
 
     # ---- views ---------------------------------------------------------------------------------
 
