@@ -105,4 +105,19 @@ PERMISSIONS: dict[str, Permission] = {
     "reads.shred": _p(R.PRIVACY_OFFICER, R.SUPERVISOR, training=True, description="shred one read now"),
     # running retention by hand (the scheduler runs it anyway): those who answer for it
     "retention.run": _p(R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="apply retention now"),
+    # report views (issue 6): ids, logins, codes, case numbers and counts, never a plate.
+    # The query log is audited by the administrator or other designated personnel (TCSO VIII.D),
+    # periodic and random audits (MPTC VI.G); the written report goes above the audit: a sign-off
+    # by the administrator, privacy officer or the sheriff's designee (not a reviewer, checked by
+    # the service). Misuse flags go to supervisors (NYPD 2026 §Internal Audit) and the privacy officer.
+    "audits.read": _p(R.AUDITOR, R.SUPERVISOR, R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="audits"),
+    "audits.conduct": _p(
+        R.AUDITOR, R.SUPERVISOR, R.PRIVACY_OFFICER, R.ADMINISTRATOR, description="open, sample, review"
+    ),
+    "audits.sign_off": _p(R.ADMINISTRATOR, R.PRIVACY_OFFICER, R.APPROVER, description="sign an audit off"),
+    "misuse.read": _p(R.SUPERVISOR, R.PRIVACY_OFFICER, R.AUDITOR, description="misuse flags"),
+    "misuse.act": _p(R.SUPERVISOR, R.PRIVACY_OFFICER, description="run the misuse check, acknowledge flags"),
+    "reports.hits": _p(
+        R.SUPERVISOR, R.ADMINISTRATOR, R.AUDITOR, R.PRIVACY_OFFICER, description="hit dispositions by source"
+    ),
 }

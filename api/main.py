@@ -26,6 +26,7 @@ ROUTERS = (
     "ledger",
     "retention",
     "audit",
+    "reports",
 )
 
 
@@ -34,13 +35,14 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if schedule_checkpoints:
-            from ops.scheduler import add_retention_job, start_checkpoint_scheduler
+            from ops.scheduler import add_misuse_job, add_retention_job, start_checkpoint_scheduler
 
             runtime.checkpointer.checkpoint_if_grown()
             scheduler = start_checkpoint_scheduler(
                 runtime.checkpointer, runtime.settings.checkpoint_interval_s
             )
             add_retention_job(scheduler, runtime.app, runtime.settings.retention_interval_s)
+            add_misuse_job(scheduler, runtime.app)
         try:
             yield
         finally:

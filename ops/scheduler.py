@@ -57,3 +57,25 @@ def add_retention_job(scheduler: BackgroundScheduler, app: Any, interval_s: floa
         max_instances=1,
         coalesce=True,
     )
+
+
+MISUSE_INTERVAL_S = 3600.0
+"""The misuse check runs hourly over yesterday and today: a flag reaches supervisors within the hour,
+and every day is checked once more after it ended. Flags are idempotent (``MisuseFlag`` ids)."""
+
+
+def add_misuse_job(scheduler: BackgroundScheduler, app: Any, interval_s: float = MISUSE_INTERVAL_S) -> None:
+    """Run ``app.raise_misuse_flags`` for yesterday and today (UTC) every interval."""
+    from datetime import UTC, timedelta
+
+    def run() -> None:
+        try:
+            today = app.clock().astimezone(UTC).date()
+            raised = [*app.raise_misuse_flags(today - timedelta(days=1)), *app.raise_misuse_flags(today)]
+        except Exception:
+            log.exception("misuse check failed; retrying at the next interval")
+            return
+        if raised:
+            log.info("misuse check: %d flags raised", len(raised))
+
+    scheduler.add_job(run, "interval", seconds=interval_s, id="misuse", max_instances=1, coalesce=True)

@@ -20,6 +20,7 @@ from ops.commands.base import utcnow
 from ops.commands.cases import CaseCommands
 from ops.commands.disclosures import DisclosureCommands
 from ops.commands.reads import MAX_BATCH, BatchRejectedError, ReadCommands
+from ops.commands.reports import ReportCommands
 from ops.commands.retention import RetentionCommands
 from ops.commands.searches import SearchCommands
 
@@ -27,7 +28,13 @@ __all__ = ["AlprLedger", "BatchRejectedError", "MAX_BATCH"]
 
 
 class AlprLedger(
-    ReadCommands, AccountCommands, SearchCommands, DisclosureCommands, CaseCommands, RetentionCommands
+    ReadCommands,
+    AccountCommands,
+    SearchCommands,
+    DisclosureCommands,
+    CaseCommands,
+    RetentionCommands,
+    ReportCommands,
 ):
     def __init__(
         self,

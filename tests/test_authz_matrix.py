@@ -31,7 +31,7 @@ from ops.bootstrap import Runtime
 from tests.api_support import bearer, recorded, token_for
 
 PUBLIC_PATHS = {"/v1/ledger/checkpoint", "/v1/ledger/vkey", "/v1/auth/login"}
-PUBLIC_PREFIXES = ("/v1/ledger/proof/",)
+PUBLIC_PREFIXES = ("/v1/ledger/proof/", "/v1/public/")
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 AUTHZ_RULES = {"role.missing", "training.required"}
 
