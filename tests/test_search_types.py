@@ -179,7 +179,13 @@ def test_plate_search_complete_wildcard_and_confusable_match_brute_force(runtime
     rows = store(runtime)
     who = searcher(runtime)
     counts = Counter(s.read.plate for s in rows)
-    plate = counts.most_common(1)[0][0]
+    # a frequent plate whose first-and-last-character wildcard also matches other plates (the
+    # synthetic city depends on the time of day the test runs, so pick it from the data)
+    plate = next(
+        p
+        for p, _ in counts.most_common()
+        if len({q for q in counts if plate_matches(q, p[0] + "*" + p[-1], False)}) > 1
+    )
     confusable_plate = next(p for p, _ in counts.most_common() if _variant(p) is not None)
     variant = _variant(confusable_plate)
     assert variant is not None
