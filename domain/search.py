@@ -677,13 +677,15 @@ def decide_search(
                 partner_ref,
                 "partner-agency accounts may only look up one complete plate (search_type 'plate')",
             )
-        if not is_complete_plate(search.criteria):
+        if not is_complete_plate(search.criteria) or search.criteria.get("confusable"):
+            # OCR-confusable folding matches every plate that looks alike: not one specific plate.
             return Refusal(
                 "policy",
                 "criteria.plate",
                 "search.partner_scope",
                 partner_ref,
-                "partner-agency accounts may only look up one complete plate, without wildcards",
+                "partner-agency accounts may only look up one complete plate, without wildcards or "
+                "confusable matching",
             )
         refs.append({"check": "partner_scope.complete_plate", "ref": partner_ref})
 

@@ -344,8 +344,10 @@ def default_limit(app: Any) -> int:
     )
 
 
-def find(app: Any, day: date) -> list[Finding]:
-    """Every finding of ``day`` (the ``query_log`` view must be caught up)."""
+def find(app: Any, day: date, *, day_ended: bool = True) -> list[Finding]:
+    """Every finding of ``day`` (the ``query_log`` view must be caught up). A case number is judged
+    "without other activity" only once its day has ended (``day_ended``): the first search of a new
+    investigation is not misuse because its case was opened, or searched again, an hour later."""
     start = datetime.combine(day, time(), tzinfo=UTC)
     end = start + timedelta(days=1)
     window = _rows(app, start - timedelta(days=HISTORY), end)
@@ -356,7 +358,11 @@ def find(app: Any, day: date) -> list[Finding]:
     numbers = {n for n in (case_number_or_none(r.case_number) for r in day_rows) if n is not None}
     return [
         *repeated_plates(day, recent, record.plate_of, record.links),
-        *orphan_case_numbers(day_rows, _case_number_uses(app, numbers), record.case_exists),
+        *(
+            orphan_case_numbers(day_rows, _case_number_uses(app, numbers), record.case_exists)
+            if day_ended
+            else ()
+        ),
         *unusual_patterns(day_rows, history),
         *sweep_volume(day_rows, history, default_limit(app)),
     ]

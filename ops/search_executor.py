@@ -115,7 +115,7 @@ def purge_candidates(
     read of its day for a day purge. The caller checks them against the key store."""
     known_ids = known if isinstance(known, set | frozenset | KeysView) else set(known)
     found = [r for r in purge.record_ids if r in known_ids]
-    if purge.retention_class == READS and purge.day is not None:
+    if purge.scope == "kek" and purge.retention_class == READS and purge.day is not None:
         found.extend(by_day.get(date.fromisoformat(purge.day), ()))
     return list(dict.fromkeys(found))
 

@@ -20,6 +20,7 @@ gaps; the position is the last notification id applied or skipped.
 
 from __future__ import annotations
 
+import enum
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -46,6 +47,12 @@ def _positions_ddl(db: ProjectionDB) -> str:
         " name TEXT PRIMARY KEY, position BIGINT NOT NULL, version INTEGER NOT NULL,"
         " updated_at TEXT NOT NULL)"
     )
+
+
+class _Outcome(enum.Enum):
+    APPLIED = "applied"
+    MOVED = "moved"
+    MISSING = "missing"
 
 
 class Projection(ABC):
@@ -148,6 +155,7 @@ class ProjectionRunner:
         with self._lock:
             top = self._top() if until is None else until
             applied = 0
+            missing_once = False
             while True:
                 start = self.position()
                 if start >= top:
@@ -159,20 +167,32 @@ class ProjectionRunner:
                 # so nothing can appear at or below ``top`` later: a short page ends at ``top``.
                 end = notifications[-1].id if len(notifications) == self.page else top
                 events = _decode(self.app, notifications)
-                if self._apply_page(start, end, events):
+                outcome = self._apply_page(start, end, events)
+                if outcome is _Outcome.APPLIED:
                     applied += len(events)
+                elif outcome is _Outcome.MISSING:
+                    # The position row is gone (PostgreSQL emptied the unlogged tables after a crash,
+                    # or a rebuild elsewhere died half-way): set up again and replay from the start.
+                    if missing_once:
+                        raise RuntimeError(f"projection {self.projection.name}: its position cannot be kept")
+                    missing_once = True
+                    self._ready = False
+                    self._ensure()
+                    continue
                 if progress is not None:
                     progress(end, top)
 
-    def _apply_page(self, start: int, end: int, events: Sequence[Any]) -> bool:
+    def _apply_page(self, start: int, end: int, events: Sequence[Any]) -> _Outcome:
         p, db = self.projection, self.db
         purged = False
         with db.transaction() as c:
             lock = " FOR UPDATE" if db.dialect == "postgres" else ""
             c.execute(db.sql(f"SELECT position FROM {POSITIONS_TABLE} WHERE name = ?{lock}"), (p.name,))
             row = c.fetchone()
-            if row is None or int(row[0]) != start:
-                return False  # another process applied this page meanwhile: read on from its position
+            if row is None:
+                return _Outcome.MISSING
+            if int(row[0]) != start:
+                return _Outcome.MOVED  # another process applied this page meanwhile: read on from there
             if events:
                 purged = p.apply(c, db, events)
             c.execute(
@@ -181,7 +201,7 @@ class ProjectionRunner:
             )
         if purged:
             db.after_purge(p.tables)
-        return True
+        return _Outcome.APPLIED
 
     def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop the projection's tables and replay the whole log into new ones."""

@@ -256,7 +256,9 @@ class ReadIndex(Projection):
                 found.extend((int(r[0]), str(r[1]), int(r[2])) for r in c.fetchall())
             alive = {str(k) for k in self.keystore.data_keys([UUID(r[1]) for r in found])} if found else set()
             doomed.extend(r for r in found if r[1] not in alive)
-        if purge.retention_class == READS and purge.day is not None:
+        # A day key's purge (scope "kek") shreds the whole day; a single read's purge names its day
+        # too (scope "record") but shreds that read only.
+        if purge.scope == "kek" and purge.retention_class == READS and purge.day is not None:
             day = date.fromisoformat(purge.day).isoformat()
             c.execute(db.sql(f"SELECT rid, read_id, plate_id FROM {READS_TABLE} WHERE day = ?"), (day,))
             rows = [(int(r[0]), str(r[1]), int(r[2])) for r in c.fetchall()]

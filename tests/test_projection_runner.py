@@ -122,3 +122,21 @@ def test_a_new_version_drops_the_old_rows_and_rebuilds(runtime: Runtime) -> None
     assert newer.position() == 0
     newer.catch_up()
     assert counts(runtime) == expected(reads)
+
+
+def test_a_lost_position_row_rebuilds_instead_of_spinning(runtime: Runtime) -> None:
+    # PostgreSQL empties unlogged tables after a crash: rows and positions go together.
+    reads = city_reads(runtime, 80)
+    runtime.app.record_reads(reads[:50])
+    r = runner(runtime)
+    r.catch_up()
+    with runtime.projections.transaction() as c:
+        c.execute("DELETE FROM test_reads_per_camera")
+        c.execute("DELETE FROM projection_positions")
+    runtime.app.record_reads(reads[50:])
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (r.catch_up(), done.set()), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert done.is_set(), "catch_up did not return"
+    assert counts(runtime) == expected(reads)

@@ -44,13 +44,13 @@ def test_audit_runs_in_order_with_named_reviewer_and_independent_sign_off(runtim
     with pytest.raises(ConflictError, match="audit.review.not_sampled"):
         app.review_audited_search(audit.audit_id, "x", "ok", None, actor=reviewer)
     with pytest.raises(InvalidFieldError) as caught:
-        app.draw_audit_sample(audit.audit_id, 0, 1, actor=auditor)
+        app.draw_audit_sample(audit.audit_id, 0, actor=auditor)
     assert (caught.value.field, caught.value.rule) == ("size", "audit.sample.size")
-    audit = app.draw_audit_sample(audit.audit_id, 5, 42, actor=auditor)
-    assert audit.seed == 42 and audit.population == 12 and len(audit.sample) == 5
+    audit = app.draw_audit_sample(audit.audit_id, 5, actor=auditor)
+    assert audit.seed is not None and audit.population == 12 and len(audit.sample) == 5
     assert app.check_audit_sample(audit.audit_id)
     with pytest.raises(ConflictError, match="audit.sample.already_drawn"):
-        app.draw_audit_sample(audit.audit_id, 5, 43, actor=auditor)
+        app.draw_audit_sample(audit.audit_id, 5, actor=auditor)
     with pytest.raises(ConflictError, match="audit.summary.reviews_pending"):
         app.summarise_query_audit(audit.audit_id, "all fine", actor=auditor)
     with pytest.raises(InvalidFieldError, match="audit.notes.required_for_concern"):
@@ -83,7 +83,7 @@ def test_reviewer_cannot_review_own_search_and_searcher_cannot_sign_off(runtime:
     supervisor = person(runtime, Role.SUPERVISOR)
     search(runtime, supervisor, now - timedelta(hours=2))
     audit = app.open_query_audit(now - timedelta(days=1), now, "random audit, MPTC VI.G", actor=supervisor)
-    audit = app.draw_audit_sample(audit.audit_id, 3, None, actor=supervisor)
+    audit = app.draw_audit_sample(audit.audit_id, 3, actor=supervisor)
     assert audit.seed is not None and len(audit.sample) == 1
     with pytest.raises(PolicyRefusedError, match="audit.review.own_search"):
         app.review_audited_search(audit.audit_id, audit.sample[0], "ok", None, actor=supervisor)
@@ -110,10 +110,12 @@ def test_audit_api_walks_the_workflow_and_reports_out_of_order_steps(runtime: Ru
     audit_id = opened.json()["audit_id"]
     early = client.post(f"/v1/audits/queries/{audit_id}/summary", json={"summary": "x"}, headers=auditor)
     assert (early.status_code, early.json()["code"]) == (409, "audit.summary.not_sampled")
-    sampled = client.post(
+    sampled = client.post(f"/v1/audits/queries/{audit_id}/sample", json={"size": 10}, headers=auditor)
+    assert sampled.status_code == 200 and isinstance(sampled.json()["seed"], int)
+    chosen = client.post(
         f"/v1/audits/queries/{audit_id}/sample", json={"size": 10, "seed": 9}, headers=auditor
     )
-    assert sampled.status_code == 200 and sampled.json()["seed"] == 9
+    assert chosen.status_code == 422  # a caller cannot pick the seed
     (search_id,) = sampled.json()["sample"]
     reviewed = client.post(
         f"/v1/audits/queries/{audit_id}/reviews",

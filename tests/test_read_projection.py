@@ -227,3 +227,15 @@ def filenodes(runtime: Runtime) -> dict[str, int]:
         c.execute(f"SELECT pg_relation_filenode('{READS_TABLE}'), pg_relation_filenode('{PLATES}')")
         row = c.fetchone()
     return {READS_TABLE: int(row[0]), PLATES: int(row[1])}
+
+
+def test_shredding_one_read_removes_that_read_only_not_its_day(runtime: Runtime) -> None:
+    stored = two_days(runtime, 60)
+    victim, read = stored[0]
+    runner(runtime.app, "reads").catch_up()
+    day = read.captured_at.astimezone(UTC).date()
+    same_day = [rid for rid, r in stored if r.captured_at.astimezone(UTC).date() == day]
+    assert len(same_day) > 1
+    runtime.app.shred_record(victim, rule="erroneous_read", reason="misread by the camera", actor="tests")
+    runner(runtime.app, "reads").catch_up()
+    assert contents(runtime)["reads"] == expected_rows([s for s in stored if s[0] != victim])

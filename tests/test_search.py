@@ -193,6 +193,7 @@ def test_run_search_refuses_and_records_when_its_case_is_closed(runtime: Runtime
         ({"search_type": "associates", "criteria": {"plate": "ABC1234"}}, "search_type"),
         ({"criteria": {"plate": "ABC*"}}, "criteria.plate"),
         ({"criteria": {"state": "NJ"}}, "criteria.plate"),
+        ({"criteria": {"plate": "ABC1234", "confusable": True}}, "criteria.plate"),
     ],
 )
 def test_run_search_refuses_and_records_when_partner_agency_asks_more_than_one_plate(

@@ -21,7 +21,7 @@ from api.deps import Authorize, RuntimeDep
 from api.errors import COMMON_RESPONSES
 from api.schemas_common import copied, text_rules
 from domain.account import Principal
-from domain.query_audit import MAX_SAMPLE, MAX_SEED, NOTES_MAX_LENGTH, REASON_MAX_LENGTH, SUMMARY_MAX_LENGTH
+from domain.query_audit import MAX_SAMPLE, NOTES_MAX_LENGTH, REASON_MAX_LENGTH, SUMMARY_MAX_LENGTH
 from ops.commands.reports import MisuseFlagView, QueryAuditView
 
 router = APIRouter(tags=["reports"], responses=COMMON_RESPONSES)
@@ -111,13 +111,13 @@ class AuditOpen(BaseModel):
 
 
 class SampleDraw(BaseModel):
-    """Draw the random sample. Without a seed, one is drawn and recorded; the same seed over the same
-    log gives the same sample."""
+    """Draw the random sample. The service picks the seed and records it (a caller could otherwise
+    try seeds until the sample avoids chosen searches); the same seed over the same log gives the
+    same sample, so anyone can redraw it (``sample-check``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     size: int = Field(ge=1, le=MAX_SAMPLE, examples=[25])
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
 
 class ReviewIn(BaseModel):
@@ -237,7 +237,7 @@ def draw_sample(
     audit_id: AuditId,
     body: SampleDraw,
 ) -> QueryAuditOut:
-    return QueryAuditOut.of(runtime.app.draw_audit_sample(audit_id, body.size, body.seed, actor=who))
+    return QueryAuditOut.of(runtime.app.draw_audit_sample(audit_id, body.size, actor=who))
 
 
 @router.post(

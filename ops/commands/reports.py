@@ -222,16 +222,12 @@ class ReportCommands(CommandsBase):
         self.save(audit)
         return QueryAuditView.of(audit)
 
-    def draw_audit_sample(
-        self, audit_id: UUID, size: object, seed: object = None, *, actor: Principal
-    ) -> QueryAuditView:
+    def draw_audit_sample(self, audit_id: UUID, size: object, *, actor: Principal) -> QueryAuditView:
+        """Draw the sample with a seed the service picks and records. Never the caller's: someone
+        who sees the population could try seeds until the sample leaves out the searches they want
+        unseen. The recorded seed lets anyone redraw the same sample from the log."""
         audit = self._audit(audit_id)
-        audit.draw(
-            self._population(audit),
-            size=size,
-            seed=self.audit_seed() if seed is None else seed,
-            now=self.clock(),
-        )
+        audit.draw(self._population(audit), size=size, seed=self.audit_seed(), now=self.clock())
         self.save(audit)
         return QueryAuditView.of(audit)
 
@@ -297,7 +293,7 @@ class ReportCommands(CommandsBase):
             raise InvalidFieldError("day", "misuse.day.range", f"must be {EARLIEST_DAY.isoformat()} or later")
         runner(self, "query_log").catch_up()
         raised: list[MisuseFlag] = []
-        for f in misuse.find(self, day):
+        for f in misuse.find(self, day, day_ended=day < today):
             flag = MisuseFlag.raise_flag(
                 rule=f.rule,
                 day=day,
