@@ -22,6 +22,12 @@ CASE = "CASE-77771"
 LATITUDE, LONGITUDE = 43.04813, -76.14742
 
 
+def earlier_today() -> datetime:
+    """A minute ago, but never yesterday (the test may run just after midnight UTC)."""
+    now = datetime.now(UTC)
+    return max(now - timedelta(minutes=1), now.replace(hour=0, minute=0, second=0, microsecond=0))
+
+
 def test_public_statistics_count_the_log_without_personal_data(runtime: Runtime) -> None:
     app = runtime.app
     register(runtime, "FX-PUB-1")
@@ -30,9 +36,7 @@ def test_public_statistics_count_the_log_without_personal_data(runtime: Runtime)
     read_ids = app.record_reads(
         [
             read_from("FX-PUB-1", plate=PLATE, latitude=LATITUDE, longitude=LONGITUDE, captured_at=yesterday),
-            read_from(
-                "MB-PUB-2", "mobile", plate=PLATE, captured_at=datetime.now(UTC) - timedelta(minutes=1)
-            ),
+            read_from("MB-PUB-2", "mobile", plate=PLATE, captured_at=earlier_today()),
         ]
     )
     store_hit(runtime, plate=PLATE, captured_at=yesterday)

@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from domain.policy import Role
 from domain.retention import Purge
-from domain.search import RunSearch
+from domain.search import RunSearch, Search
 from ops.bootstrap import Runtime
 from ops.keys import search_kek
 from projections.registry import runner
 from projections.reports import REPORT_PROJECTIONS
-from tests.api_support import bearer, token_for
+from tests.api_support import bearer, recorded, token_for
 from tests.disclosure_support import request as disclosure_request
 from tests.hits_support import store_hit
 from tests.test_misuse_flags import REASON, person, search
@@ -105,8 +105,9 @@ def test_rebuild_of_every_report_view_gives_identical_rows_and_no_plate_is_store
 
 def test_search_day_purge_marks_criteria_purged_live_and_on_rebuild(runtime: Runtime) -> None:
     populate(runtime)
-    when = datetime.now(UTC)
     assert [r[-1] for r in rows(runtime)["rpt_query_log"]] == [0, 0]
+    # the day the searches were recorded on (the test may cross midnight UTC)
+    when = recorded(runtime, Search.Requested)[0].timestamp
     kek = search_kek(when)
     runtime.keystore.destroy_kek(kek, reason="test purge")
     runtime.app.save(
