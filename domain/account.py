@@ -262,10 +262,8 @@ class Account(Aggregate):
 
     @dataclass(frozen=True)
     class TotpEnrolled(Event):
-        """A TOTP second factor (base32 secret).
-
-        TODO(sealing issue): this secret is a credential; seal it under the account's key.
-        """
+        """A TOTP second factor (base32 secret); sealed under the account's data key in the store
+        (``ledger.sealing.default_policy``)."""
 
         secret: str
         actor: str

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ops.cli_accounts import DbOption
+
 app = typer.Typer(no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-DbOption = Annotated[
-    Optional[str],  # noqa: UP045 - typer needs Optional here
-    typer.Option(
-        "--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."
-    ),
-]
 
 
 @app.command()

@@ -5,52 +5,20 @@ holds. Thin: parse, call the service, print. Changes are recorded with the actor
 
 from __future__ import annotations
 
-import getpass
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Optional
 from uuid import UUID
 
 import typer
 from rich.console import Console
 
-from domain.errors import DomainError
-
 if TYPE_CHECKING:
-    from ops.service import AlprLedger
+    pass
+
+from ops.cli_accounts import DbOption, _actor, _service
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
-
-DbOption = Annotated[
-    Optional[str],  # noqa: UP045 - typer needs Optional here
-    typer.Option(
-        "--db", help="Database URL (sqlite:///PATH or postgresql://...); default from ALPR_DATABASE_URL."
-    ),
-]
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no passwd entry (containers)
-        return "cli"
-
-
-@contextmanager
-def _service(db: str | None) -> Iterator[AlprLedger]:
-    from ops.cli import _runtime
-
-    runtime = _runtime(db)
-    try:
-        service: AlprLedger = runtime.app
-        yield service
-    except DomainError as exc:
-        console.print(f"[red]error[/red] {exc.field}: {exc.message} [{exc.rule}]")
-        raise typer.Exit(1) from None
-    finally:
-        runtime.close()
 
 
 @app.command()

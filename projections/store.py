@@ -22,6 +22,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -41,7 +42,7 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class ProjectionDB:
+class ProjectionDB(ABC):
     """One projections database. Thread-safe: SQLite serialises on a lock, PostgreSQL uses a pool."""
 
     dialect: str  # "sqlite" or "postgres"
@@ -50,15 +51,13 @@ class ProjectionDB:
         """``statement`` with ``?`` placeholders in this dialect."""
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Cursor]:  # pragma: no cover - abstract
-        raise NotImplementedError
-        yield
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        """One atomic unit of work (a context manager yielding a cursor)."""
 
-    @contextlib.contextmanager
-    def read(self) -> Iterator[Cursor]:  # pragma: no cover - abstract
-        raise NotImplementedError
-        yield
+    @abstractmethod
+    def read(self) -> contextlib.AbstractContextManager[Cursor]:
+        """A cursor for queries, outside any write transaction."""
 
     def lock_schema(self, c: Cursor) -> None:
         """Within a transaction: wait until no other process is creating or dropping tables here
@@ -66,12 +65,13 @@ class ProjectionDB:
         if self.dialect == "postgres":
             c.execute("SELECT pg_advisory_xact_lock(7346222)")
 
+    @abstractmethod
     def after_purge(self, tables: Sequence[str]) -> None:
         """Make deleted rows unrecoverable from the files (zeroed pages, truncated WAL / rewritten
         tables)."""
 
-    def close(self) -> None:
-        pass
+    @abstractmethod
+    def close(self) -> None: ...
 
 
 class SQLiteProjectionDB(ProjectionDB):
