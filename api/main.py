@@ -35,7 +35,12 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scheduler = None
         if schedule_checkpoints:
-            from ops.scheduler import add_misuse_job, add_retention_job, start_checkpoint_scheduler
+            from ops.scheduler import (
+                add_misuse_job,
+                add_projection_job,
+                add_retention_job,
+                start_checkpoint_scheduler,
+            )
 
             runtime.checkpointer.checkpoint_if_grown()
             scheduler = start_checkpoint_scheduler(
@@ -43,6 +48,7 @@ def create_app(runtime: Runtime, *, schedule_checkpoints: bool = False) -> FastA
             )
             add_retention_job(scheduler, runtime.app, runtime.settings.retention_interval_s)
             add_misuse_job(scheduler, runtime.app)
+            add_projection_job(scheduler, runtime.app, runtime.settings.projection_interval_s)
         try:
             yield
         finally:

@@ -18,7 +18,12 @@ b. **Shredding a day.** ``--reads`` reads captured on one UTC day (three days ag
    (key destruction, the ``Purge`` event, the blob sweep). The other process's ingest rate while
    the purge runs is compared with its rate in the seconds before. Before that, a dry run brings
    the job's index of holds and cases up to the log's end, as the hourly job in a running service
-   keeps it (timed apart: ``first_run_catch_up_s``).
+   keeps it (timed apart: ``first_run_catch_up_s``), and every view (the read index among them) is
+   caught up with the log, as the service's follower keeps them (timed apart:
+   ``views_catch_up_s``; once more right before the shred, for what the other process ingested
+   meanwhile: ``views_tick_before_shred_s``). The shred then includes what the job does to the
+   views: the day's rows deleted from the read index and the deletion made final on disk
+   (SQLite: WAL truncated; PostgreSQL: ``VACUUM FULL`` of the read index, kept for day purges).
 
 Nothing here asserts a time: figures and ratios are printed, measured in this run only.
 """
@@ -56,6 +61,7 @@ from ops.keys import read_kek
 from ops.pgcluster import ThrowawayCluster
 from ops.service import AlprLedger
 from ops.settings import Settings
+from projections.registry import catch_up_all
 
 BATCH = 1000
 TARGET_OVERHEAD_RATIO = 0.8
@@ -160,6 +166,16 @@ def shred_day(runtime: Runtime, day: date) -> tuple[int | None, int]:
     return (counts[0] if counts else None), len(report.purges)
 
 
+def read_index_rows(runtime: Runtime, day: date) -> int:
+    """Rows of ``day`` in the read index (the search view)."""
+    from projections.reads import READS_TABLE
+
+    db = runtime.projections
+    with db.read() as c:
+        c.execute(db.sql(f"SELECT COUNT(*) FROM {READS_TABLE} WHERE day = ?"), (day.isoformat(),))
+        return int(c.fetchone()[0])
+
+
 def is_purged_read(aggregate: object) -> bool:
     return isinstance(aggregate, Read) and aggregate.purged
 
@@ -237,6 +253,12 @@ def shred_while_ingesting(
         t = time.perf_counter()
         runtime.app.run_retention(dry_run=True)
         out["first_run_catch_up_s"] = time.perf_counter() - t
+        # The follower keeps the views up with the log in a running service: bring them there now,
+        # so the shred below times the purge's own work on them, not a day of catch-up.
+        t = time.perf_counter()
+        catch_up_all(runtime.app)
+        out["views_catch_up_s"] = time.perf_counter() - t
+        out["read_index_rows_before"] = read_index_rows(runtime, day)
 
         ctx = mp.get_context("spawn")
         ready, stop, results = ctx.Event(), ctx.Event(), ctx.Queue()
@@ -248,6 +270,11 @@ def shred_while_ingesting(
             if not ready.wait(300):
                 raise RuntimeError("the ingesting process did not start")
             time.sleep(baseline_s)
+            # The follower's last tick before the job: the views hold what the other process
+            # ingested during the baseline (a live service lags them by one interval at most).
+            tb = time.monotonic()
+            catch_up_all(runtime.app)
+            out["views_tick_before_shred_s"] = time.monotonic() - tb
             t0 = time.monotonic()
             destroyed, purges = shred_day(runtime, day)
             t1 = time.monotonic()
@@ -258,11 +285,12 @@ def shred_while_ingesting(
             proc.join(60)
         marks: list[tuple[float, float, int]] = report["marks"]
         shred_s = t1 - t0
-        before = window_rate(marks, t0 - baseline_s, t0)
+        before = window_rate(marks, tb - baseline_s, tb)  # before the follower's tick, too
         during = window_rate(marks, t0, t1)
         # The longest wait of a batch that overlapped the purge: how long ingest stalled.
         overlapping = [done - begun for begun, done, _ in marks if begun < t1 and done > t0]
         purged = sum(1 for rid in sample if is_purged_read(runtime.app.repository.get(rid)))
+        out["read_index_rows_after"] = read_index_rows(runtime, day)
         out.update(
             {
                 "purges_recorded": purges,

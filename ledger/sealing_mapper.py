@@ -18,6 +18,11 @@ a compressor, so a key store is bound to a subclass registered under its own top
 
 An Application may instead override ``construct_mapper`` and pass ``keystore=`` directly.
 
+Views that need only an event's clear fields (counts by day, by kind) decode with
+``to_domain_events(..., open_sealed=False)``: no key-store lookup and no AES; each sealed field
+then reads as :data:`UNOPENED` — neither the plaintext nor :data:`ledger.sealing.PURGED`, since
+nothing was learnt about its key.
+
 Not covered here: snapshots and the aggregate cache hold plaintext and
 must stay off for sealed aggregates; each event read costs one key-store lookup.
 """
@@ -27,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final, final
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import DomainEventProtocol
@@ -35,7 +40,46 @@ from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, T
 from eventsourcing.utils import get_topic, register_topic
 
 from ledger.keystore import KeyStore
-from ledger.sealing import SealingPolicy, default_policy
+from ledger.sealing import PURGED, SEALED_KEY, SealingPolicy, default_policy
+
+
+@final
+class Unopened:
+    """The marker in place of a sealed value that was not opened (``open_sealed=False``): the
+    value is still sealed in the log; whether its key lives was not asked. Use :data:`UNOPENED`."""
+
+    __slots__ = ()
+    _instance: ClassVar[Unopened | None] = None
+
+    def __new__(cls) -> Unopened:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNOPENED"
+
+    def __reduce__(self) -> str:
+        return "UNOPENED"
+
+
+UNOPENED: Final = Unopened()
+"""What a sealed value reads as when the caller asked not to open it; compare with ``is``."""
+
+
+def _mark_unopened(value: Any) -> Any:
+    """``value`` with every PURGED (put by ``unseal_state`` without a key) replaced by UNOPENED."""
+    if value is PURGED:
+        return UNOPENED
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if v is PURGED or isinstance(v, (dict, list)):
+                value[k] = _mark_unopened(v)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if v is PURGED or isinstance(v, (dict, list)):
+                value[i] = _mark_unopened(v)
+    return value
 
 
 class MissingDataKeyError(LookupError):
@@ -61,6 +105,8 @@ class SealingMapper(Mapper[UUID]):
         self.keystore = keystore or type(self).bound_keystore
         self.policy = policy or type(self).bound_policy or default_policy()
         self._staged = threading.local()
+        # Per sealed topic: its top-level fields and conditions, or () when some field is nested.
+        self._flat_fields: dict[str, tuple[tuple[str, tuple[str, frozenset[str]] | None], ...]] = {}
 
     @classmethod
     def bind(cls, keystore: KeyStore, policy: SealingPolicy | None = None) -> type[SealingMapper]:
@@ -103,9 +149,16 @@ class SealingMapper(Mapper[UUID]):
             raise MissingDataKeyError(f"record {owner} has no data key: create it before saving")
         return key
 
-    def to_domain_events(self, stored_events: Sequence[StoredEvent]) -> list[DomainEventProtocol[UUID]]:
+    def to_domain_events(
+        self, stored_events: Sequence[StoredEvent], *, open_sealed: bool = True
+    ) -> list[DomainEventProtocol[UUID]]:
         """:meth:`to_domain_event` for many events, fetching the data keys of their own records in
-        one key-store query (the catch-up path of views; hits still look up their read's key)."""
+        one key-store query (the catch-up path of views; hits still look up their read's key).
+
+        ``open_sealed=False``: the key store is not asked and nothing is decrypted; every sealed
+        field reads as :data:`UNOPENED` (for views that count by clear fields only)."""
+        if not open_sealed:
+            return [self._to_domain_event_unopened(e) for e in stored_events]
         owners = [
             e.originator_id if isinstance(e.originator_id, UUID) else UUID(str(e.originator_id))
             for e in stored_events
@@ -156,6 +209,36 @@ class SealingMapper(Mapper[UUID]):
         object.__setattr__(domain_event, "__dict__", opened)
         return domain_event
 
+    def _to_domain_event_unopened(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        domain_event = super().to_domain_event(stored_event)
+        topic = stored_event.topic
+        rule = self.policy.rule(topic)
+        if rule is None:
+            return domain_event
+        state: dict[str, Any] = vars(domain_event)
+        flat = self._flat_fields.get(topic)
+        if flat is None:
+            flat = self._flat_fields[topic] = (
+                tuple((f.top, f.when) for f in rule.fields)
+                if all(len(f.segments) == 1 for f in rule.fields)
+                else ()
+            )
+        if flat:
+            # Top-level fields only (every topic of the default policy but hotlist imports): the
+            # token is dropped and the fields it held are marked, without a copy or a walk.
+            if state.pop(SEALED_KEY, None) is not None:
+                for top, when in flat:
+                    if when is None or state.get(when[0]) in when[1]:
+                        state[top] = UNOPENED
+            return domain_event
+        # Nested fields: without a key, unseal_state only moves each token away and marks its
+        # fields (no crypto); those marks are then told apart from a real purge.
+        closed = self.policy.unseal_state(
+            state, topic, state["originator_id"], None, codec=self.transcoder, strict=False
+        )
+        object.__setattr__(domain_event, "__dict__", _mark_unopened(closed))
+        return domain_event
+
 
 def sealing_mapper_topic(keystore: KeyStore, policy: SealingPolicy | None = None) -> str:
     """Register a :class:`SealingMapper` bound to ``keystore`` and return its topic for ``MAPPER_TOPIC``."""
@@ -165,4 +248,4 @@ def sealing_mapper_topic(keystore: KeyStore, policy: SealingPolicy | None = None
     return topic
 
 
-__all__ = ["MissingDataKeyError", "SealingMapper", "sealing_mapper_topic"]
+__all__ = ["UNOPENED", "MissingDataKeyError", "SealingMapper", "Unopened", "sealing_mapper_topic"]

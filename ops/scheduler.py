@@ -1,5 +1,5 @@
 """Scheduled jobs (APScheduler): sign a checkpoint every interval while the log grows; apply
-retention (``add_retention_job``)."""
+retention (``add_retention_job``); keep the views caught up with the log (``add_projection_job``)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def add_retention_job(scheduler: BackgroundScheduler, app: Any, interval_s: floa
             return
         if report.purges or report.holds:
             log.info("retention: %d keys purged, %d holds changed", len(report.purges), len(report.holds))
+        _finish_rewrites(app)
 
     scheduler.add_job(
         run,
@@ -79,3 +80,45 @@ def add_misuse_job(scheduler: BackgroundScheduler, app: Any, interval_s: float =
             log.info("misuse check: %d flags raised", len(raised))
 
     scheduler.add_job(run, "interval", seconds=interval_s, id="misuse", max_instances=1, coalesce=True)
+
+
+def _finish_rewrites(app: Any) -> None:
+    """Make the deletions of single-record shreds final on disk (deferred out of their requests)."""
+    db = getattr(app, "projection_db", None)
+    if db is None:
+        return
+    try:
+        done = db.rewrite_pending()
+    except Exception:
+        log.exception("deferred projection rewrite failed; retrying at the next run")
+        return
+    if done:
+        log.info("projections: rewrote %s after shreds", ", ".join(done))
+
+
+def add_projection_job(scheduler: BackgroundScheduler, app: Any, interval_s: float) -> bool:
+    """Catch every view up with the log every interval (``projections.registry.catch_up_all``), so a
+    search after a day of ingest does not wait for minutes; it also runs the rewrites that
+    single-record shreds deferred. ``interval_s`` 0 adds nothing (False)."""
+    if interval_s <= 0 or getattr(app, "projection_db", None) is None:
+        return False
+    from projections.registry import catch_up_all
+
+    def run() -> None:
+        try:
+            applied = catch_up_all(app)
+        except Exception:
+            log.exception("projection catch-up failed; retrying at the next interval")
+            return
+        if any(applied.values()):
+            log.debug("projections caught up: %s", applied)
+
+    scheduler.add_job(
+        run,
+        "interval",
+        seconds=interval_s,
+        id="projections",
+        max_instances=1,
+        coalesce=True,
+    )
+    return True

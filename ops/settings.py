@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     retention_interval_s: float = Field(
         default=3600.0, gt=0, description="Run the retention job this often while the service runs."
     )
+    projection_interval_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Catch every search and report view up to the log this often while the service runs, "
+            "and run the rewrites single-record shreds deferred; 0 disables (views then catch up "
+            "when a search or report asks)."
+        ),
+    )
 
     @property
     def blob_dir(self) -> Path:

@@ -14,8 +14,18 @@ application's notification log:
 - a projection whose ``version`` changed (new columns or indexes) is rebuilt on first use.
 
 Events arrive decoded (sealed fields opened with the data keys still in the key store; a purged
-record's fields read as ``PURGED``: projections skip or drop those rows). Notification ids may have
-gaps; the position is the last notification id applied or skipped.
+record's fields read as ``PURGED``: projections skip or drop those rows). A projection that reads
+only clear fields sets ``opens_sealed = False``: its pages are decoded without the key store and
+without AES, and each sealed field reads as ``ledger.sealing_mapper.UNOPENED`` (neither plaintext
+nor ``PURGED``). Notification ids may have gaps; the position is the last notification id applied
+or skipped.
+
+Purges. ``apply`` returns True when it deleted rows of shredded records: the runner makes the
+deletion final on disk after the page commits (:meth:`ProjectionDB.after_purge`). It returns
+:attr:`Erasure.LATER` when the deletion may wait for the next follower tick or retention run
+(one record shredded on request): a backend whose rewrite is costly records it as pending in the
+page's transaction (:meth:`ProjectionDB.defer_rewrite`) and :meth:`ProjectionDB.rewrite_pending`
+does it later.
 """
 
 from __future__ import annotations
@@ -55,6 +65,15 @@ class _Outcome(enum.Enum):
     MISSING = "missing"
 
 
+class Erasure(enum.Enum):
+    """What ``apply`` returns besides True/False when it deleted rows of shredded records."""
+
+    NOW = "now"
+    """Make the deletion final on disk after this page (same as True)."""
+    LATER = "later"
+    """The deletion may be made final by the next follower tick or retention run."""
+
+
 class Projection(ABC):
     """One read model. Subclasses set ``name``, ``version``, ``topics``; tables are created
     UNLOGGED on PostgreSQL (see :mod:`projections.store`)."""
@@ -64,6 +83,9 @@ class Projection(ABC):
     topics: ClassVar[tuple[str, ...]]
     tables: ClassVar[tuple[str, ...]] = ()
     """Every table the projection owns (dropped on rebuild, vacuumed after purges)."""
+    opens_sealed: ClassVar[bool] = True
+    """False: ``apply`` reads clear fields only, so pages are decoded without the key store and
+    AES (sealed fields read as ``UNOPENED``)."""
 
     @abstractmethod
     def create(self, c: Cursor, db: ProjectionDB) -> None:
@@ -74,9 +96,10 @@ class Projection(ABC):
             c.execute(f"DROP TABLE IF EXISTS {table}")
 
     @abstractmethod
-    def apply(self, c: Cursor, db: ProjectionDB, events: Sequence[Any]) -> bool:
-        """Apply decoded events (oldest first) within the caller's transaction. True when rows of
-        shredded records were deleted (the runner then makes the deletion final on disk)."""
+    def apply(self, c: Cursor, db: ProjectionDB, events: Sequence[Any]) -> bool | Erasure:
+        """Apply decoded events (oldest first) within the caller's transaction. True (or
+        :attr:`Erasure.NOW`) when rows of shredded records were deleted (the runner then makes the
+        deletion final on disk); :attr:`Erasure.LATER` when that may wait (see the module doc)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +134,7 @@ class ProjectionRunner:
         with db.transaction() as c:
             db.lock_schema(c)
             c.execute(_positions_ddl(db))
+            db.prepare(c)
             c.execute(db.sql(f"SELECT version FROM {POSITIONS_TABLE} WHERE name = ?"), (p.name,))
             row = c.fetchone()
             if row is not None and int(row[0]) != p.version:
@@ -166,7 +190,7 @@ class ProjectionRunner:
                 # Writers commit in notification order (the table lock / the single SQLite writer),
                 # so nothing can appear at or below ``top`` later: a short page ends at ``top``.
                 end = notifications[-1].id if len(notifications) == self.page else top
-                events = _decode(self.app, notifications)
+                events = _decode(self.app, notifications, open_sealed=self.projection.opens_sealed)
                 outcome = self._apply_page(start, end, events)
                 if outcome is _Outcome.APPLIED:
                     applied += len(events)
@@ -184,7 +208,7 @@ class ProjectionRunner:
 
     def _apply_page(self, start: int, end: int, events: Sequence[Any]) -> _Outcome:
         p, db = self.projection, self.db
-        purged = False
+        rewrite_now = False
         with db.transaction() as c:
             lock = " FOR UPDATE" if db.dialect == "postgres" else ""
             c.execute(db.sql(f"SELECT position FROM {POSITIONS_TABLE} WHERE name = ?{lock}"), (p.name,))
@@ -194,17 +218,21 @@ class ProjectionRunner:
             if int(row[0]) != start:
                 return _Outcome.MOVED  # another process applied this page meanwhile: read on from there
             if events:
-                purged = p.apply(c, db, events)
+                erased = p.apply(c, db, events)
+                if erased is Erasure.LATER:
+                    rewrite_now = not db.defer_rewrite(c, p.tables)
+                else:
+                    rewrite_now = bool(erased)
             c.execute(
                 db.sql(f"UPDATE {POSITIONS_TABLE} SET position = ?, updated_at = ? WHERE name = ?"),
                 (end, _now(), p.name),
             )
-        if purged:
+        if rewrite_now:
             db.after_purge(p.tables)
         return _Outcome.APPLIED
 
-    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
-        """Drop the projection's tables and replay the whole log into new ones."""
+    def reset(self) -> None:
+        """Drop the projection's tables and position: the next catch-up replays the whole log."""
         p, db = self.projection, self.db
         with self._lock:
             with db.transaction() as c:
@@ -214,13 +242,17 @@ class ProjectionRunner:
                 c.execute(db.sql(f"DELETE FROM {POSITIONS_TABLE} WHERE name = ?"), (p.name,))
             db.after_purge(())
             self._ready = False
+
+    def rebuild(self, *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop the projection's tables and replay the whole log into new ones."""
+        self.reset()
         return self.catch_up(progress=progress)
 
 
-def _decode(app: Application[Any], notifications: Sequence[Any]) -> list[Any]:
+def _decode(app: Application[Any], notifications: Sequence[Any], *, open_sealed: bool = True) -> list[Any]:
     batch = getattr(app.mapper, "to_domain_events", None)
     if batch is not None:
-        return list(batch(notifications))
+        return list(batch(notifications) if open_sealed else batch(notifications, open_sealed=False))
     return [app.mapper.to_domain_event(n) for n in notifications]
 
 
@@ -228,4 +260,4 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-__all__ = ["PAGE", "POSITIONS_TABLE", "Projection", "ProjectionRunner", "Status"]
+__all__ = ["PAGE", "POSITIONS_TABLE", "Erasure", "Projection", "ProjectionRunner", "Status"]

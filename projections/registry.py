@@ -1,15 +1,16 @@
 """The projections this service keeps, by name, and their runners for one application.
 
 A projection module registers a factory here (``register(name, factory)``) at import; the service
-gets a runner per name from :func:`runners`, the CLI lists and rebuilds them
-(``alpr-ledger projections status|rebuild NAME``).
+gets a runner per name from :func:`runners`, the CLI lists, rebuilds and catches them up
+(``alpr-ledger projections status|rebuild NAME|catch-up``); :func:`catch_up_all` is the follower's
+tick.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from projections.base import Projection, ProjectionRunner
@@ -65,4 +66,28 @@ def runner(app: Any, name: str) -> ProjectionRunner:
     return found
 
 
-__all__ = ["names", "register", "runner", "runners"]
+ORDER = ("reads", "public_statistics", "hits_by_source")
+"""The views that read every capture, costliest first: handed out first when several processes
+share the catch-up, so the longest one starts at once."""
+
+
+def ordered_names() -> list[str]:
+    """Every registered name, the costly views first (see :data:`ORDER`)."""
+    every = names()
+    return [n for n in ORDER if n in every] + [n for n in every if n not in ORDER]
+
+
+def catch_up_all(app: Any, only: Sequence[str] | None = None) -> dict[str, int]:
+    """Catch every view (or those named) up to the log's top, then run the rewrites that purges
+    deferred (:meth:`projections.store.ProjectionDB.rewrite_pending`); events applied per view.
+
+    What the service's follower runs every interval and ``alpr-ledger projections catch-up`` runs
+    once. Each runner locks its position row per page, so other processes may do the same at once.
+    """
+    found = runners(app)
+    applied = {name: found[name].catch_up() for name in (only or ordered_names())}
+    app.projection_db.rewrite_pending()
+    return applied
+
+
+__all__ = ["ORDER", "catch_up_all", "names", "ordered_names", "register", "runner", "runners"]

@@ -11,6 +11,20 @@ live apart from the events and purges clean them:
   crash PostgreSQL empties unlogged tables — rows and tracked positions together, since both are
   unlogged — and the projections rebuild from the log, which is what they are for.
 
+When a purge's deletion becomes final on disk. A day purge (retention) is made final right after
+the page that applied it: SQLite truncates its WAL (``secure_delete`` zeroed the rows as they were
+deleted); PostgreSQL runs ``VACUUM FULL`` of the projection's tables, which rewrites them into new
+files and removes the old ones. A single record shredded on request (a purge naming records, not a
+day key) is not worth rewriting the whole read index inside the request: on PostgreSQL the page's
+transaction records the tables in ``projection_rewrites_pending`` (UNLOGGED, beside them) and the
+rewrite runs at the next follower tick, ``alpr-ledger projections catch-up`` or retention run
+(:meth:`ProjectionDB.rewrite_pending`). Until then the deleted row is no longer visible to any query,
+but its bytes — plate, state, position — stay in the dead tuple of the heap page (and in the index
+pages that pointed to it) in the table's files of the UNLOGGED table, never in the WAL; a plain
+autovacuum may mark the space reusable but does not zero it, only the rewrite removes the file.
+After a crash the pending rows are emptied with the tables themselves. SQLite does not defer:
+its deletion is zeroed in place and the WAL truncation is cheap.
+
 :class:`ProjectionDB` is the small dialect-aware wrapper projections write through: ``sql()``
 turns ``?`` placeholders into ``%s`` for PostgreSQL, ``transaction()`` is one atomic unit (its
 position row is locked first, so two processes never apply the same events twice).
@@ -22,14 +36,18 @@ import contextlib
 import os
 import sqlite3
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 PROJECTIONS_DATABASE_SUFFIX: Final = "_projections"
 SQLITE_FILE: Final = "projections.db"
+PENDING_REWRITES: Final = "projection_rewrites_pending"
+"""PostgreSQL: tables whose deleted rows still wait for their rewrite (see the module docstring)."""
 
 
 class Cursor(Protocol):
@@ -40,6 +58,8 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
 
 
 class ProjectionDB(ABC):
@@ -69,6 +89,22 @@ class ProjectionDB(ABC):
     def after_purge(self, tables: Sequence[str]) -> None:
         """Make deleted rows unrecoverable from the files (zeroed pages, truncated WAL / rewritten
         tables)."""
+
+    def prepare(self, c: Cursor) -> None:  # noqa: B027 - a hook: most backends keep no bookkeeping
+        """Within a schema-locked transaction: create this backend's own bookkeeping tables."""
+
+    def defer_rewrite(self, c: Cursor, tables: Sequence[str]) -> bool:
+        """Within the transaction that deleted rows: record that ``tables`` need :meth:`after_purge`
+        later. False when this backend does not defer (the caller runs :meth:`after_purge` now)."""
+        return False
+
+    def rewrite_pending(self) -> list[str]:
+        """Run the deferred :meth:`after_purge` of every table recorded pending; the tables done."""
+        return []
+
+    def pending_rewrites(self) -> list[str]:
+        """The tables whose deletions are not yet final on disk (recorded by :meth:`defer_rewrite`)."""
+        return []
 
     @abstractmethod
     def close(self) -> None: ...
@@ -143,6 +179,55 @@ class PostgresProjectionDB(ProjectionDB):
             for table in tables:
                 conn.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
 
+    def prepare(self, c: Cursor) -> None:
+        c.execute(
+            f"CREATE UNLOGGED TABLE IF NOT EXISTS {PENDING_REWRITES} (table_name TEXT PRIMARY KEY,"
+            " mark TEXT NOT NULL, since TEXT NOT NULL)"
+        )
+
+    def defer_rewrite(self, c: Cursor, tables: Sequence[str]) -> bool:
+        if not tables:
+            return True
+        mark, since = uuid.uuid4().hex, datetime.now(UTC).isoformat()
+        # A fresh mark on every deferral: a rewrite that read the old mark leaves this one pending.
+        c.executemany(
+            f"INSERT INTO {PENDING_REWRITES} VALUES (%s, %s, %s)"
+            " ON CONFLICT (table_name) DO UPDATE SET mark = excluded.mark",
+            [(t, mark, since) for t in tables],
+        )
+        return True
+
+    def pending_rewrites(self) -> list[str]:
+        return [t for t, _ in self._pending()]
+
+    def _pending(self) -> list[tuple[str, str]]:
+        with self.read() as c:
+            c.execute("SELECT to_regclass(%s)", (PENDING_REWRITES,))
+            if c.fetchone()[0] is None:
+                return []
+            c.execute(f"SELECT table_name, mark FROM {PENDING_REWRITES} ORDER BY table_name")
+            return [(str(r[0]), str(r[1])) for r in c.fetchall()]
+
+    def rewrite_pending(self) -> list[str]:
+        pending = self._pending()
+        if not pending:
+            return []
+        done: list[str] = []
+        for table, mark in pending:
+            with self.read() as c:
+                c.execute("SELECT to_regclass(%s)", (table,))
+                exists = c.fetchone()[0] is not None
+            if exists:  # a rebuild may have dropped it meanwhile: nothing left to rewrite then
+                self.after_purge([table])
+            # VACUUM FULL waited for every transaction holding the table: a deletion committed
+            # before it is in the rewrite. One deferred after it carries a new mark and stays.
+            with self.transaction() as c:
+                c.execute(
+                    f"DELETE FROM {PENDING_REWRITES} WHERE table_name = %s AND mark = %s", (table, mark)
+                )
+            done.append(table)
+        return done
+
     def close(self) -> None:
         self._pool.close()
 
@@ -186,6 +271,7 @@ def open_projection_db(database_url: str, data_dir: Path, url: str | None = None
 
 
 __all__ = [
+    "PENDING_REWRITES",
     "Cursor",
     "PostgresProjectionDB",
     "ProjectionDB",
