@@ -15,6 +15,14 @@ record of its own, each step an event, each step refused out of order (409):
 5. ``SignedOff`` — by someone who reviewed none of the sample and has no search in it (the report
    goes to someone above the audit, TCSO VIII.D; nobody signs off an audit of themselves).
 
+Independence: whoever opens the audit, draws its sample, reviews or summarises it must have made no
+search in the audited period (:func:`check_independent`, rule ``audit.independence.searched_in_period``).
+Neither policy has the word: TCSO VIII.D has the audit made "to ensure the integrity of the office's
+ALPR systems" and MPTC VI.G asks for audits that "measure compliance of use with this policy"; an
+auditor judging the period's searches among which are their own measures nothing, and could leave
+their own out of the sample. The service counts the actor's searches of the period from the query
+log; the draw checks the population it is given.
+
 A :class:`MisuseFlag` is one pattern ``ops.misuse`` found in a day of searches (NYPD 2026:
 "investigating any circumstances or conditions which may indicate abuse"), raised to supervisors
 and acknowledged by one of them with a note. Its id derives from the rule, the account, the day
@@ -98,6 +106,24 @@ def draw_sample(population: Iterable[str], seed: int, size: int) -> list[str]:
     never on the order a database happened to return them in."""
     ordered = sorted(set(population))
     return random.Random(seed).sample(ordered, min(size, len(ordered)))
+
+
+INDEPENDENCE_RULE = "audit.independence.searched_in_period"
+INDEPENDENCE_CLAUSES = "TCSO VIII.D, MPTC VI.G"
+
+
+def check_independent(own_searches: int, step: str) -> None:
+    """Refuse ``step`` (open, sample, review, summarise) to an actor with ``own_searches`` > 0
+    searches requested in the audited period."""
+    if own_searches > 0:
+        raise PolicyRefusedError(
+            "by",
+            INDEPENDENCE_RULE,
+            f"you made {own_searches} search(es) in the audited period, so you cannot {step} its audit:"
+            " the audit must be made by someone independent of the searches it judges"
+            f" ({INDEPENDENCE_CLAUSES}: audits to ensure the integrity of the system and measure"
+            " compliance of use)",
+        )
 
 
 def parse_finding(raw: object) -> str:
@@ -237,9 +263,20 @@ class QueryAudit(Aggregate):
 
     @classmethod
     def open(
-        cls, *, period_from: object, period_to: object, reason: object, by: UUID, by_login: str, now: datetime
+        cls,
+        *,
+        period_from: object,
+        period_to: object,
+        reason: object,
+        by: UUID,
+        by_login: str,
+        now: datetime,
+        own_searches: int,
     ) -> QueryAudit:
+        """``own_searches``: how many searches ``by`` requested in the period (the service counts
+        them in the query log once the period parses: :func:`parse_period`)."""
         start, end = parse_period(period_from, period_to, now=now)
+        check_independent(own_searches, "open")
         why = parse_text(reason, "reason", max_length=REASON_MAX_LENGTH, rule_prefix="audit.reason")
         return cls._create(
             cls.Opened,
@@ -252,10 +289,13 @@ class QueryAudit(Aggregate):
             reason=why,
         )
 
-    def draw(self, population: dict[str, str], *, size: object, seed: object, now: datetime) -> None:
+    def draw(
+        self, population: dict[str, str], *, size: object, seed: object, by: UUID, now: datetime
+    ) -> None:
         """``population`` maps each search id of the period to its searcher's account id."""
         if self.status != "opened":
             raise ConflictError("audit", "audit.sample.already_drawn", "the sample of this audit is drawn")
+        check_independent(sum(1 for searcher in population.values() if searcher == str(by)), "sample")
         n = parse_sample_size(size)
         s = parse_seed(seed)
         ids = draw_sample(population, s, n)
@@ -271,12 +311,22 @@ class QueryAudit(Aggregate):
         )
 
     def review(
-        self, search_id: object, *, finding: object, notes: object, by: UUID, by_login: str, now: datetime
+        self,
+        search_id: object,
+        *,
+        finding: object,
+        notes: object,
+        by: UUID,
+        by_login: str,
+        now: datetime,
+        own_searches: int,
     ) -> None:
+        """``own_searches``: how many searches ``by`` requested in the audited period."""
         if self.status == "opened":
             raise ConflictError("audit", "audit.review.not_sampled", "draw the sample before reviewing")
         if self.status != "sampled":
             raise ConflictError("audit", "audit.review.closed", f"the audit is {self.status}")
+        check_independent(own_searches, "review")
         key = str(search_id)
         if key not in self.searchers:
             raise InvalidFieldError(
@@ -298,11 +348,14 @@ class QueryAudit(Aggregate):
             self.Reviewed, timestamp=now, search_id=key, by=by, by_login=by_login, finding=result, notes=text
         )
 
-    def summarise(self, summary: object, *, by: UUID, by_login: str, now: datetime) -> None:
+    def summarise(
+        self, summary: object, *, by: UUID, by_login: str, now: datetime, own_searches: int
+    ) -> None:
         if self.status == "opened":
             raise ConflictError("audit", "audit.summary.not_sampled", "draw and review the sample first")
         if self.status != "sampled":
             raise ConflictError("audit", "audit.summary.already_summarised", f"the audit is {self.status}")
+        check_independent(own_searches, "summarise")
         pending = [i for i in self.sample if i not in self.reviews]
         if pending:
             raise ConflictError(
@@ -459,11 +512,13 @@ QUERY_AUDIT_EVENT_CLASSES = (
 
 __all__ = [
     "FINDINGS",
+    "INDEPENDENCE_RULE",
     "MAX_SAMPLE",
     "QUERY_AUDIT_EVENT_CLASSES",
     "MisuseFlag",
     "QueryAudit",
     "Review",
+    "check_independent",
     "draw_sample",
     "misuse_flag_id",
     "parse_period",

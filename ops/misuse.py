@@ -10,8 +10,9 @@ so a second run over the same day raises nothing new. The rules, for one UTC day
     searches; complete plates, compared normalised) within :data:`REPEAT_WINDOW` days up to the end
     of ``D``, at least one on ``D``, counting only searches whose own case number does not *link*
     the plate. A case links a plate when a read of that plate is attached to the case. The plate
-    is read from the sealed criteria while their key lives; the flag names search ids, never the
-    plate (stalking by officers has been found by victims, not audits: this is that pattern).
+    comes from the ``query_log`` view's ``plate`` column, filled from the sealed criteria while
+    their key lives and cleared when it is destroyed; the flag names search ids, never the plate
+    (stalking by officers has been found by victims, not audits: this is that pattern).
 ``misuse.case_number_without_activity``
     an executed search on ``D`` under a case number that nothing else in the record uses: no Case
     opened under it, and no other search (by anyone, at any time) names it.
@@ -28,12 +29,15 @@ so a second run over the same day raises nothing new. The rules, for one UTC day
     These searches sweep up everyone in a place or near a car, so a fixed floor keeps a new
     account from a sweep while the relative part lets a busy unit work.
 
-The rules are pure functions over :class:`SearchRow` s (tests call them directly); :func:`run`
-loads the rows from the ``query_log`` view and the plates and cases from the log.
+The rules are pure functions over :class:`SearchRow` s (tests call them directly); :func:`find`
+loads the rows, plates included, from the ``query_log`` view in one query, and from the log only
+the cases named by searches that could make a finding (and their reads), so a check over a day
+costs one scan of the view's rows, not one Search aggregate per search.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -41,9 +45,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.case import case_number_or_none
-from domain.search import WILDCARDS
-from domain.values import is_purged, normalise_plate
+from domain.case import case_number_or_none as _parse_case_number
+from domain.values import normalise_plate
 
 REPEAT_THRESHOLD = 3
 REPEAT_WINDOW = 30
@@ -72,6 +75,8 @@ class SearchRow:
     purpose: str
     case_number: str | None
     status: str
+    plate: str | None = None
+    """The normalised complete plate searched for; None for other searches and once purged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,13 @@ class Finding:
     metrics: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     """What tells two findings of one rule, account and day apart (see ``misuse_flag_id``)."""
+
+
+@functools.lru_cache(maxsize=65536)
+def case_number_or_none(raw: str | None) -> str | None:
+    """:func:`domain.case.case_number_or_none`, remembered: a day of searches names few case
+    numbers many times, and normalising one is most of a check's time without this."""
+    return _parse_case_number(raw)
 
 
 def _by_account(rows: Iterable[SearchRow]) -> dict[str, list[SearchRow]]:
@@ -103,15 +115,22 @@ def repeated_plates(
     plate_of: Callable[[str], str | None],
     links: Callable[[str | None, str], bool],
 ) -> list[Finding]:
-    """``window``: searches of the :data:`REPEAT_WINDOW` days up to the end of ``day``."""
-    groups: dict[tuple[str, str], list[SearchRow]] = defaultdict(list)
+    """``window``: searches of the :data:`REPEAT_WINDOW` days up to the end of ``day``. ``links``
+    is asked only about the searches of groups that could reach the threshold (it may load cases)."""
+    candidates: dict[tuple[str, str], list[SearchRow]] = defaultdict(list)
     for r in window:
         if r.status != "executed" or r.search_type not in PLATE_TYPES:
             continue
         plate = plate_of(r.search_id)
-        if plate is None or links(r.case_number, plate):
-            continue
-        groups[(r.account_id, plate)].append(r)
+        if plate is not None:
+            candidates[(r.account_id, plate)].append(r)
+    groups: dict[tuple[str, str], list[SearchRow]] = {}
+    for (account, plate), found in candidates.items():
+        if len(found) < REPEAT_THRESHOLD or not any(_on(day, r) for r in found):
+            continue  # cannot make a finding, whatever the cases link
+        unlinked = [r for r in found if not links(r.case_number, plate)]
+        if unlinked:
+            groups[(account, plate)] = unlinked
     findings = []
     for (_, _plate), rows in sorted(groups.items(), key=lambda kv: kv[1][0].search_id):
         if len(rows) >= REPEAT_THRESHOLD and any(_on(day, r) for r in rows):
@@ -233,7 +252,7 @@ def sweep_volume(
 # Loading from the record, and raising the flags
 # --------------------------------------------------------------------------------------------
 
-_COLUMNS = "search_id, requested_at, account_id, login, search_type, purpose, case_number, status"
+_COLUMNS = "search_id, requested_at, account_id, login, search_type, purpose, case_number, status, plate"
 
 
 def _rows(app: Any, start: datetime, end: datetime) -> list[SearchRow]:
@@ -252,13 +271,14 @@ def _rows(app: Any, start: datetime, end: datetime) -> list[SearchRow]:
     return [
         SearchRow(
             str(r[0]),
-            datetime.strptime(r[1], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC),
+            datetime.fromisoformat(r[1]),  # "...Z": UTC-aware, ~70x faster than strptime
             str(r[2]),
             r[3],
             r[4],
             r[5],
             r[6],
             r[7],
+            r[8],
         )
         for r in found
     ]
@@ -283,11 +303,10 @@ def _case_number_uses(app: Any, numbers: set[str]) -> dict[str, int]:
 
 
 class _Record:
-    """Plates of searches and reads, and cases, read from the log once each."""
+    """Cases, and the plates of their reads, read from the log once each."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self._plates: dict[str, str | None] = {}
         self._cases: dict[str, Any] = {}
         self._read_plates: dict[UUID, str | None] = {}
 
@@ -298,15 +317,6 @@ class _Record:
             return self.app.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-
-    def plate_of(self, search_id: str) -> str | None:
-        if search_id not in self._plates:
-            search = self._get(UUID(search_id))
-            criteria = getattr(search, "criteria", None)
-            plate = None if is_purged(criteria) or not isinstance(criteria, dict) else criteria.get("plate")
-            ok = isinstance(plate, str) and plate and not any(ch in WILDCARDS for ch in plate)
-            self._plates[search_id] = normalise_plate(plate) if ok else None  # type: ignore[arg-type]
-        return self._plates[search_id]
 
     def case(self, number: str) -> Any:
         from domain.case import Case, case_id_for
@@ -355,9 +365,10 @@ def find(app: Any, day: date, *, day_ended: bool = True) -> list[Finding]:
     history = [r for r in window if r.requested_at < start]
     recent = [r for r in window if r.requested_at >= end - timedelta(days=REPEAT_WINDOW)]
     record = _Record(app)
+    plates = {r.search_id: r.plate for r in recent}
     numbers = {n for n in (case_number_or_none(r.case_number) for r in day_rows) if n is not None}
     return [
-        *repeated_plates(day, recent, record.plate_of, record.links),
+        *repeated_plates(day, recent, plates.get, record.links),
         *(
             orphan_case_numbers(day_rows, _case_number_uses(app, numbers), record.case_exists)
             if day_ended

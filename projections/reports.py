@@ -2,11 +2,14 @@
 by hotlist source, and public statistics. Each is a :class:`~projections.base.Projection` in the
 registry, so ``alpr-ledger projections rebuild NAME`` replays it and a rebuild gives the same rows.
 
-None of these rows holds a plate, a location or search criteria: ids, codes, counts, times, and the
-logins and case numbers the audits are about (clear in the log as well). So a purge has nothing
-personal to delete here; what it changes is recorded: ``query_log.criteria_purged`` marks the
-searches whose criteria are shredded (the query log's retention has passed), so an audit sees which
-searches it can still open, and a rebuild marks the same rows (their criteria arrive ``PURGED``).
+None of these rows holds a location or search criteria: ids, codes, counts, times, and the logins
+and case numbers the audits are about (clear in the log as well). One column holds a plate:
+``query_log.plate``, the normalised complete plate of a plate or associates search, which the misuse
+check groups by (``ops.misuse``) without opening one Search per row. A purge of a search's key
+clears it: ``criteria_purged`` marks the searches whose criteria are shredded (the query log's
+retention has passed) and their ``plate`` becomes NULL in the same statement, then the runner makes
+the change final on disk (``secure_delete`` / VACUUM FULL), like the read index; a rebuild gives
+the same rows (their criteria arrive ``PURGED``).
 
 Times are stored as UTC text ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` so text order is time order on both
 backends.
@@ -26,8 +29,8 @@ from domain.hit import Hit
 from domain.query_audit import MisuseFlag, QueryAudit
 from domain.read import Read
 from domain.retention import Purge
-from domain.search import Search
-from domain.values import is_purged
+from domain.search import WILDCARDS, Search
+from domain.values import is_purged, normalise_plate
 from projections.base import Projection
 from projections.registry import register
 from projections.store import Cursor, ProjectionDB
@@ -61,10 +64,24 @@ class _Reports(Projection):
 # --------------------------------------------------------------------------------------------
 
 
+def searched_plate(search_type: str, criteria: object) -> str | None:
+    """The normalised complete plate a plate or associates search names; None for other types,
+    partial patterns (wildcards) and purged criteria."""
+    if search_type not in ("plate", "associates") or is_purged(criteria) or not isinstance(criteria, dict):
+        return None
+    plate = criteria.get("plate")
+    if not isinstance(plate, str) or not plate or any(ch in WILDCARDS for ch in plate):
+        return None
+    return normalise_plate(plate) or None
+
+
 class QueryLogProjection(_Reports):
-    """One row per search: who, when, which type, purpose and case number, outcome, refusal."""
+    """One row per search: who, when, which type, purpose and case number, outcome, refusal, and
+    the plate searched for (complete plates only) while the search's key lives."""
 
     name: ClassVar[str] = "query_log"
+    version: ClassVar[int] = 2
+    opens_sealed: ClassVar[bool] = True  # the plate column is read from the sealed criteria
     topics: ClassVar[tuple[str, ...]] = (
         get_topic(Search.Requested),
         get_topic(Search.Executed),
@@ -77,7 +94,7 @@ class QueryLogProjection(_Reports):
         "rpt_query_log (search_id TEXT PRIMARY KEY, requested_at TEXT NOT NULL, day TEXT NOT NULL,"
         " hour INTEGER NOT NULL, account_id TEXT NOT NULL, login TEXT NOT NULL, search_type TEXT NOT NULL,"
         " purpose TEXT NOT NULL, case_number TEXT, status TEXT NOT NULL, refusal_rule TEXT,"
-        " refusal_clause TEXT, result_count BIGINT, criteria_purged INTEGER NOT NULL)",
+        " refusal_clause TEXT, result_count BIGINT, criteria_purged INTEGER NOT NULL, plate TEXT)",
     )
     indexes = (
         "rpt_query_log_time ON rpt_query_log (requested_at)",
@@ -89,6 +106,7 @@ class QueryLogProjection(_Reports):
         self.app = app
 
     def apply(self, c: Cursor, db: ProjectionDB, events: Sequence[Any]) -> bool:
+        cleared = False
         for e in events:
             sid = str(e.originator_id)
             if isinstance(e, Search.Requested):
@@ -96,7 +114,7 @@ class QueryLogProjection(_Reports):
                 c.execute(
                     db.sql(
                         "INSERT INTO rpt_query_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested',"
-                        " NULL, NULL, NULL, ?) ON CONFLICT (search_id) DO NOTHING"
+                        " NULL, NULL, NULL, ?, ?) ON CONFLICT (search_id) DO NOTHING"
                     ),
                     (
                         sid,
@@ -109,6 +127,7 @@ class QueryLogProjection(_Reports):
                         e.purpose,
                         e.case_number,
                         1 if is_purged(e.criteria) else 0,
+                        searched_plate(e.search_type, e.criteria),
                     ),
                 )
             elif isinstance(e, Search.Executed):
@@ -130,13 +149,26 @@ class QueryLogProjection(_Reports):
                 c.execute(db.sql("UPDATE rpt_query_log SET status = 'failed' WHERE search_id = ?"), (sid,))
             elif isinstance(e, Purge.Executed) and e.retention_class == "searches":
                 if e.scope == "kek" and e.day:
-                    c.execute(db.sql("UPDATE rpt_query_log SET criteria_purged = 1 WHERE day = ?"), (e.day,))
+                    c.execute(
+                        db.sql("SELECT 1 FROM rpt_query_log WHERE day = ? AND plate IS NOT NULL LIMIT 1"),
+                        (e.day,),
+                    )
+                    cleared = cleared or c.fetchone() is not None
+                    c.execute(
+                        db.sql("UPDATE rpt_query_log SET criteria_purged = 1, plate = NULL WHERE day = ?"),
+                        (e.day,),
+                    )
                 ids = [(str(r),) for r in e.record_ids]
                 if ids:
+                    cleared = True
                     c.executemany(
-                        db.sql("UPDATE rpt_query_log SET criteria_purged = 1 WHERE search_id = ?"), ids
+                        db.sql(
+                            "UPDATE rpt_query_log SET criteria_purged = 1, plate = NULL WHERE search_id = ?"
+                        ),
+                        ids,
                     )
-        return False
+        # True: the runner makes the cleared plates final on disk (secure_delete / VACUUM FULL)
+        return cleared
 
 
 class QueryAuditsProjection(_Reports):
@@ -342,6 +374,7 @@ class HitsBySourceProjection(_Reports):
         get_topic(Read.Captured),
     )
     tables: ClassVar[tuple[str, ...]] = ("rpt_hits", "rpt_reads_daily")
+    opens_sealed: ClassVar[bool] = False  # days, sources, kinds and outcomes: all clear fields
     ddl = (
         "rpt_hits (hit_id TEXT PRIMARY KEY, day TEXT NOT NULL, hotlist_source TEXT NOT NULL,"
         " match_kind TEXT NOT NULL, outcome TEXT, dispositioned_at TEXT)",
@@ -418,6 +451,7 @@ class PublicStatisticsProjection(_Reports):
             QueryAudit.SignedOff,
         )
     )
+    opens_sealed: ClassVar[bool] = False  # days, kinds and purposes: all clear fields
     tables: ClassVar[tuple[str, ...]] = (
         "pub_cameras",
         "pub_daily",
@@ -498,5 +532,6 @@ __all__ = [
     "PublicStatisticsProjection",
     "QueryAuditsProjection",
     "QueryLogProjection",
+    "searched_plate",
     "stamp",
 ]

@@ -18,9 +18,12 @@ from domain.account import Principal
 from domain.errors import ConflictError, PolicyRefusedError
 from domain.policy import Role
 from domain.query_audit import MisuseFlag
+from domain.retention import Purge
 from domain.search import RunSearch, Search, parse_search
 from ops import misuse
 from ops.bootstrap import Runtime
+from ops.keys import search_kek
+from projections.registry import runner
 from tests.api_support import bearer, recorded, token_for
 from tests.cameras_support import read_from, register
 from tests.hits_support import FakeClock
@@ -239,3 +242,49 @@ def test_pure_rules_judge_hours_around_the_clock() -> None:
     assert misuse.unusual_patterns([near_midnight], history) == []
     assert [f.search_ids for f in misuse.unusual_patterns([far], history)] == [("y",)]
     assert misuse.unusual_patterns([far], history[:-1]) == []  # too little history to judge
+
+
+def query_log_plates(runtime: Runtime) -> dict[str, str | None]:
+    runner(runtime.app, "query_log").catch_up()
+    with runtime.projections.read() as c:
+        c.execute("SELECT search_id, plate FROM rpt_query_log")
+        return {str(r[0]): r[1] for r in c.fetchall()}
+
+
+def test_purged_search_day_takes_its_plates_out_of_the_query_log_view_and_the_check(
+    runtime: Runtime, working_case: None
+) -> None:
+    who = person(runtime)
+    old = [
+        search(runtime, who, at(DAY - timedelta(days=d), 10), criteria={"plate": "kx-4471"}) for d in (3, 2)
+    ]
+    today = search(runtime, who, at(DAY, 10), criteria={"plate": "KX4471"})
+    partial = search(runtime, who, at(DAY, 11), criteria={"plate": "KX44*"})
+    plates = query_log_plates(runtime)
+    assert [plates[str(s.id)] for s in (*old, today)] == ["KX4471"] * 3
+    assert plates[str(partial.id)] is None  # only complete plates are grouped
+    day = DAY - timedelta(days=3)
+    kek = search_kek(at(day, 10))
+    runtime.keystore.destroy_kek(kek, reason="test purge")
+    runtime.app.save(
+        Purge.record(
+            key_id=kek,
+            scope="kek",
+            retention_class="searches",
+            day=day,
+            record_ids=[],
+            record_count=1,
+            rule="query_log_retention",
+            clause="test",
+            profile=runtime.app.policy.name,
+            due_at=at(day, 10),
+            destroyed_at=at(DAY, 1),
+            reason="test",
+            by="tests",
+        )
+    )
+    plates = query_log_plates(runtime)
+    assert plates[str(old[0].id)] is None and plates[str(old[1].id)] == "KX4471"
+    assert flags(runtime) == []  # two searches of the plate are left: under the threshold
+    runner(runtime.app, "query_log").rebuild()
+    assert query_log_plates(runtime) == plates

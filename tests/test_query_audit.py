@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from domain.errors import ConflictError, InvalidFieldError, PolicyRefusedError
 from domain.policy import Role
-from domain.query_audit import QueryAudit, draw_sample
+from domain.query_audit import INDEPENDENCE_RULE, QueryAudit, draw_sample
 from ops.bootstrap import Runtime
 from tests.api_support import bearer, recorded, token_for
 from tests.test_misuse_flags import person, search
@@ -77,22 +79,117 @@ def test_audit_runs_in_order_with_named_reviewer_and_independent_sign_off(runtim
     assert [a.audit_id for a in app.list_query_audits()] == [audit.audit_id]
 
 
-def test_reviewer_cannot_review_own_search_and_searcher_cannot_sign_off(runtime: Runtime) -> None:
+def test_review_of_own_sampled_search_is_refused_by_the_audit_itself() -> None:
+    """Defence in depth below the service's independence check: the sample's searchers are known."""
+    now = datetime.now(UTC)
+    opener, searcher = uuid4(), uuid4()
+    audit = QueryAudit.open(
+        period_from=now - timedelta(days=1),
+        period_to=now,
+        reason="random audit, MPTC VI.G",
+        by=opener,
+        by_login="opener",
+        now=now,
+        own_searches=0,
+    )
+    audit.draw({"s-1": str(searcher)}, size=1, seed=3, by=opener, now=now)
+    with pytest.raises(PolicyRefusedError, match="audit.review.own_search"):
+        audit.review("s-1", finding="ok", notes=None, by=searcher, by_login="s", now=now, own_searches=0)
+    with pytest.raises(PolicyRefusedError) as caught:
+        audit.review("s-1", finding="ok", notes=None, by=opener, by_login="o", now=now, own_searches=2)
+    assert (caught.value.field, caught.value.rule) == ("by", INDEPENDENCE_RULE)
+    assert "TCSO VIII.D" in caught.value.message and "MPTC VI.G" in caught.value.message
+    assert audit.status == "sampled" and audit.reviews == {}
+    fresh = QueryAudit.open(
+        period_from=now - timedelta(days=1),
+        period_to=now,
+        reason="bi-annual",
+        by=searcher,
+        by_login="s",
+        now=now,
+        own_searches=0,
+    )
+    with pytest.raises(PolicyRefusedError, match=INDEPENDENCE_RULE):
+        fresh.draw({"s-1": str(searcher), "s-2": str(opener)}, size=1, seed=1, by=searcher, now=now)
+    assert fresh.status == "opened" and fresh.sample == []
+
+
+def test_searcher_whose_search_is_sampled_cannot_sign_off(runtime: Runtime) -> None:
     app = runtime.app
     now = datetime.now(UTC)
     supervisor = person(runtime, Role.SUPERVISOR)
     search(runtime, supervisor, now - timedelta(hours=2))
-    audit = app.open_query_audit(now - timedelta(days=1), now, "random audit, MPTC VI.G", actor=supervisor)
-    audit = app.draw_audit_sample(audit.audit_id, 3, actor=supervisor)
+    auditor = person(runtime, Role.AUDITOR)
+    audit = app.open_query_audit(now - timedelta(days=1), now, "random audit, MPTC VI.G", actor=auditor)
+    audit = app.draw_audit_sample(audit.audit_id, 3, actor=auditor)
     assert audit.seed is not None and len(audit.sample) == 1
-    with pytest.raises(PolicyRefusedError, match="audit.review.own_search"):
-        app.review_audited_search(audit.audit_id, audit.sample[0], "ok", None, actor=supervisor)
     app.review_audited_search(
         audit.audit_id, audit.sample[0], "ok", None, actor=person(runtime, Role.AUDITOR)
     )
-    app.summarise_query_audit(audit.audit_id, "in order", actor=supervisor)
+    app.summarise_query_audit(audit.audit_id, "in order", actor=auditor)
     with pytest.raises(PolicyRefusedError, match="audit.signoff.own_search"):
         app.sign_off_query_audit(audit.audit_id, None, actor=supervisor)
+
+
+def test_auditor_who_searched_in_period_is_refused_every_step_and_nothing_is_recorded(
+    runtime: Runtime,
+) -> None:
+    client = TestClient(create_app(runtime))
+    now = datetime.now(UTC)
+    token = token_for(runtime, Role.SUPERVISOR)  # supervisors both search and conduct audits
+    searcher = runtime.app.authenticate(token)
+    search(runtime, searcher, now - timedelta(hours=3))
+    search(runtime, person(runtime), now - timedelta(hours=2))
+    conflicted = bearer(token)
+    auditor = bearer(token_for(runtime, Role.AUDITOR))
+    period = {"from": (now - timedelta(days=1)).isoformat(), "to": now.isoformat(), "reason": "bi-annual"}
+
+    def refused(response: Any, step: str) -> None:
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["code"] == INDEPENDENCE_RULE
+        assert body["errors"] == [
+            {"field": "by", "rule": INDEPENDENCE_RULE, "message": body["errors"][0]["message"]}
+        ]
+        message = body["errors"][0]["message"]
+        assert f"cannot {step}" in message and "TCSO VIII.D" in message and "MPTC VI.G" in message
+
+    refused(client.post("/v1/audits/queries", json=period, headers=conflicted), "open")
+    assert recorded(runtime, QueryAudit.Opened) == []
+    # a period that ended before the search is theirs to audit
+    earlier = {**period, "to": (now - timedelta(hours=4)).isoformat()}
+    assert client.post("/v1/audits/queries", json=earlier, headers=conflicted).status_code == 201
+
+    audit_id = client.post("/v1/audits/queries", json=period, headers=auditor).json()["audit_id"]
+    refused(
+        client.post(f"/v1/audits/queries/{audit_id}/sample", json={"size": 5}, headers=conflicted), "sample"
+    )
+    assert recorded(runtime, QueryAudit.SampleDrawn) == []
+    assert client.get(f"/v1/audits/queries/{audit_id}", headers=auditor).json()["status"] == "opened"
+
+    sampled = client.post(f"/v1/audits/queries/{audit_id}/sample", json={"size": 5}, headers=auditor).json()
+    assert len(sampled["sample"]) == 2
+    for search_id in sampled["sample"]:
+        review = {"search_id": search_id, "finding": "ok"}
+        refused(
+            client.post(f"/v1/audits/queries/{audit_id}/reviews", json=review, headers=conflicted), "review"
+        )
+    assert recorded(runtime, QueryAudit.Reviewed) == []
+    for search_id in sampled["sample"]:
+        review = {"search_id": search_id, "finding": "ok"}
+        assert (
+            client.post(f"/v1/audits/queries/{audit_id}/reviews", json=review, headers=auditor).status_code
+            == 200
+        )
+    summary = {"summary": "in order"}
+    refused(
+        client.post(f"/v1/audits/queries/{audit_id}/summary", json=summary, headers=conflicted), "summarise"
+    )
+    assert recorded(runtime, QueryAudit.Summarised) == []
+    assert (
+        client.post(f"/v1/audits/queries/{audit_id}/summary", json=summary, headers=auditor).status_code
+        == 200
+    )
 
 
 def test_audit_api_walks_the_workflow_and_reports_out_of_order_steps(runtime: Runtime) -> None:

@@ -261,7 +261,14 @@ def ingest_everything(runtime: Runtime) -> Ingested:
     return Ingested(camera_id, utc_day(old), read_id, other_id, today_id, hit_id, images, plates, secret)
 
 
-def assert_nowhere(raw: RawStorage, data: Ingested, *, purged: Sequence[str] = ()) -> None:
+def assert_nowhere(
+    raw: RawStorage,
+    data: Ingested,
+    *,
+    purged: Sequence[str] = (),
+    searched_live: Sequence[str] = (),
+    runtime: Runtime | None = None,
+) -> None:
     """No secret anywhere but in the views (which keep live plates to search them); a ``purged``
     plate not even there."""
     files = raw.files()
@@ -270,7 +277,20 @@ def assert_nowhere(raw: RawStorage, data: Ingested, *, purged: Sequence[str] = (
     views = set(raw.projection_files())
     assert find([f for f in files if f not in views], data.secrets) == {}
     if purged:
-        assert find(files, purged) == {}
+        assert find([f for f in files if f not in views], purged) == {}
+        # A purged read's plate that a still-live search names stays in the query log view's plate
+        # column (cleared with that search's own key, at the query log's retention), nowhere else.
+        searched = [p for p in purged if p in searched_live]
+        assert find(views, [p for p in purged if p not in searched]) == {}
+        if searched:
+            assert runtime is not None
+            db = runtime.projections
+            with db.read() as c:
+                for plate in searched:
+                    c.execute(db.sql("SELECT COUNT(*) FROM read_plates WHERE plate = ?"), (plate,))
+                    assert c.fetchone()[0] == 0
+                    c.execute(db.sql("SELECT COUNT(*) FROM rpt_query_log WHERE plate = ?"), (plate,))
+                    assert c.fetchone()[0] == 1
 
 
 # ---- tests --------------------------------------------------------------------------------------
@@ -311,7 +331,13 @@ def test_raw_storage_holds_no_plate_after_ingest_nor_after_purge(
 
     purge_day(runtime, data.old_day, 2)
 
-    assert_nowhere(raw, data, purged=[data.plates["read"], data.plates["other"]])
+    assert_nowhere(
+        raw,
+        data,
+        purged=[data.plates["read"], data.plates["other"]],
+        searched_live=[data.plates["read"]],
+        runtime=runtime,
+    )
     for read_id in (data.read_id, data.other_id):
         read = app.repository.get(read_id)
         assert isinstance(read, Read) and read.purged

@@ -3,8 +3,10 @@ dissemination log and hits by hotlist source (``/v1/reports/...``), and public s
 (``/v1/public/statistics``, no login: counts and dates only).
 
 Who sees what (``api.authz``): auditors, supervisors, privacy officers and administrators audit the
-query log (TCSO VIII.D, MPTC VI.G); a sign-off is by the administrator, privacy officer or the
-sheriff's designee who did not review the sample; misuse flags go to supervisors (NYPD 2026
+query log (TCSO VIII.D, MPTC VI.G), but not a period in which they searched themselves: opening,
+sampling, reviewing or summarising it is refused 403 ``audit.independence.searched_in_period``
+(field ``by``); a sign-off is by the administrator, privacy officer or the sheriff's designee who
+did not review the sample; misuse flags go to supervisors (NYPD 2026
 §Internal Audit) and the privacy officer.
 """
 
@@ -191,7 +193,7 @@ class SampleCheckOut(BaseModel):
     "/v1/audits/queries",
     status_code=status.HTTP_201_CREATED,
     response_model=QueryAuditOut,
-    summary="Open a query-log audit of a period",
+    summary="Open a query-log audit of a period (not by someone who searched in it)",
 )
 def open_audit(
     runtime: RuntimeDep, who: Annotated[Principal, Authorize("audits.conduct")], body: AuditOpen
@@ -229,7 +231,7 @@ def check_sample(
 @router.post(
     "/v1/audits/queries/{audit_id}/sample",
     response_model=QueryAuditOut,
-    summary="Draw the random sample (once; 409 audit.sample.already_drawn)",
+    summary="Draw the random sample (once; 409 audit.sample.already_drawn; 403 for a searcher of the period)",
 )
 def draw_sample(
     runtime: RuntimeDep,
@@ -243,7 +245,7 @@ def draw_sample(
 @router.post(
     "/v1/audits/queries/{audit_id}/reviews",
     response_model=QueryAuditOut,
-    summary="Review one sampled search (once each; never one's own search)",
+    summary="Review one sampled search (once each; not by anyone who searched in the period)",
 )
 def review(
     runtime: RuntimeDep,

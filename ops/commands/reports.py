@@ -20,7 +20,14 @@ from eventsourcing.persistence import IntegrityError, RecordConflictError
 
 from domain.account import Principal
 from domain.errors import InvalidFieldError, NotFoundError
-from domain.query_audit import MAX_SEED, MisuseFlag, QueryAudit, draw_sample, population_digest
+from domain.query_audit import (
+    MAX_SEED,
+    MisuseFlag,
+    QueryAudit,
+    draw_sample,
+    parse_period,
+    population_digest,
+)
 from domain.values import to_utc
 from ops.commands.base import CommandsBase
 
@@ -204,6 +211,18 @@ class ReportCommands(CommandsBase):
         )
         return {str(r[0]): str(r[1]) for r in rows}
 
+    def _own_searches(self, account_id: UUID, start: datetime, end: datetime) -> int:
+        """How many searches ``account_id`` requested in ``[start, end)`` (refused ones too)."""
+        from projections.reports import stamp
+
+        rows = self._report_rows(
+            "query_log",
+            "SELECT COUNT(*) FROM rpt_query_log WHERE account_id = ? AND requested_at >= ?"
+            " AND requested_at < ?",
+            (str(account_id), stamp(start), stamp(end)),
+        )
+        return int(rows[0][0])
+
     def _audit(self, audit_id: UUID) -> QueryAudit:
         audit: QueryAudit = self._get_of(audit_id, QueryAudit, "audit_id", "audit.unknown")
         return audit
@@ -211,13 +230,17 @@ class ReportCommands(CommandsBase):
     def open_query_audit(
         self, period_from: object, period_to: object, reason: object, *, actor: Principal
     ) -> QueryAuditView:
+        """Refused to an actor who searched in the period (independence, ``check_independent``)."""
+        now = self.clock()
+        start, end = parse_period(period_from, period_to, now=now)
         audit = QueryAudit.open(
             period_from=period_from,
             period_to=period_to,
             reason=reason,
             by=actor.account_id,
             by_login=actor.login,
-            now=self.clock(),
+            now=now,
+            own_searches=self._own_searches(actor.account_id, start, end),
         )
         self.save(audit)
         return QueryAuditView.of(audit)
@@ -227,7 +250,9 @@ class ReportCommands(CommandsBase):
         who sees the population could try seeds until the sample leaves out the searches they want
         unseen. The recorded seed lets anyone redraw the same sample from the log."""
         audit = self._audit(audit_id)
-        audit.draw(self._population(audit), size=size, seed=self.audit_seed(), now=self.clock())
+        audit.draw(
+            self._population(audit), size=size, seed=self.audit_seed(), by=actor.account_id, now=self.clock()
+        )
         self.save(audit)
         return QueryAuditView.of(audit)
 
@@ -252,13 +277,20 @@ class ReportCommands(CommandsBase):
             by=actor.account_id,
             by_login=actor.login,
             now=self.clock(),
+            own_searches=self._own_searches(actor.account_id, audit.period_from, audit.period_to),
         )
         self.save(audit)
         return QueryAuditView.of(audit)
 
     def summarise_query_audit(self, audit_id: UUID, summary: object, *, actor: Principal) -> QueryAuditView:
         audit = self._audit(audit_id)
-        audit.summarise(summary, by=actor.account_id, by_login=actor.login, now=self.clock())
+        audit.summarise(
+            summary,
+            by=actor.account_id,
+            by_login=actor.login,
+            now=self.clock(),
+            own_searches=self._own_searches(actor.account_id, audit.period_from, audit.period_to),
+        )
         self.save(audit)
         return QueryAuditView.of(audit)
 
