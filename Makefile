@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run   - virtualenv, install, seed a demo city into SQLite under ./var/, serve on 127.0.0.1:8000
+#   make run   - virtualenv, install, seed a demo city into SQLite under ./var/, capture a few rendered
+#                plates into a demo camera (demo-capture), serve on 127.0.0.1:8000
 #   make test  - virtualenv, dev install, throwaway PostgreSQL 15 on 127.0.0.1, every test on SQLite
 #                and PostgreSQL, cluster stopped
 PYTHON ?= python3
@@ -31,6 +32,7 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(BIN)/alpr-ledger seed --reads $(DEMO_READS) --if-empty
+	$(BIN)/alpr-ledger demo-capture
 	$(BIN)/alpr-ledger serve --host $(HOST) --port $(PORT)
 
 test: install-dev

@@ -311,14 +311,24 @@ def _register_subcommands() -> None:
     app.add_typer(policy_app, name="policy", help="Policy profiles and the clauses behind each rule.")
     app.add_typer(accounts_app, name="accounts", help="Bootstrap accounts without the API.")
     from ops.cli_audit import app as audit_app
+    from ops.cli_reports import misuse_app, queries_app
 
-    app.add_typer(audit_app, name="audit", help="Compliance audits computed from the log (retention).")
+    audit_app.add_typer(queries_app, name="queries", help="Query-log audits: open, sample, review, sign off.")
+    app.add_typer(audit_app, name="audit", help="Compliance audits: retention (from the log) and of queries.")
+    app.add_typer(misuse_app, name="misuse", help="Misuse flags: run the check, list, acknowledge.")
     from ops.cli_projections import app as projections_app
 
     app.add_typer(projections_app, name="projections", help="Search and report views: status, rebuild.")
     from ops.cli_retention import app as retention_app
 
     app.add_typer(retention_app, name="retention", help="Apply retention, shred one read, list holds.")
+    from ops.cli_capture import capture, demo_capture
+
+    app.command("capture")(capture)
+    app.command("demo-capture")(demo_capture)
+    from ops.cli_models import app as models_app
+
+    app.add_typer(models_app, name="models", help="Install and verify local recognizer model files.")
 
 
 _register_subcommands()
