@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
+from domain.errors import InvalidFieldError
 from domain.retention import Purge
 from domain.search import (
     SEARCH_TYPES,
@@ -32,6 +33,27 @@ from ops.keys import READS
 
 MAX_PAGE = 1000
 """Largest page of results one call returns (``limit``)."""
+
+MAX_RESULTS = 100_000
+"""Most result reads one search may have. Every page of a search computes the count and digest of
+ALL its results, so this bounds the work (and the personal data) one request can pull from the
+index; a search with more is recorded as failed and answered 422 ``search.results.too_many``: the
+investigator narrows the window, the readers or the pattern."""
+
+
+class TooManyResultsError(InvalidFieldError):
+    """A search matched more than :data:`MAX_RESULTS` reads."""
+
+    def __init__(self, cap: int = MAX_RESULTS) -> None:
+        self.cap = cap
+        super().__init__(
+            "criteria",
+            "search.results.too_many",
+            f"matches more than {cap:,} reads; narrow the time window, the readers or the pattern",
+        )
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.cap,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +165,7 @@ class ReadIndexExecutor:
 
     app: Any
     search_type: str
+    max_results: int = MAX_RESULTS
     _runner: Any = field(default=None, repr=False)
 
     def supports(self, search_type: str) -> bool:
@@ -174,31 +197,34 @@ class ReadIndexExecutor:
 
         db = self._db()
         parsed = parse_type_criteria(self.search_type, criteria)
+        cap = self.max_results
         if isinstance(parsed, AssociatesCriteria):
             found = q.associates_search(db, parsed)
+            if sum(len(a.read_ids) for a in found) > cap:
+                raise TooManyResultsError(cap)
             size = len(found) if limit is None else limit
             shown = found[offset : offset + size]
-            rows = q.fetch(db, [r for a in shown for r in a.read_ids])
+            by_id = q.fetch(db, [r for a in shown for r in a.read_ids])
             associates = tuple(
                 AssociateResult(
-                    a.plate, len(a.sightings), tuple(_result(rows[r]) for r in a.read_ids if r in rows)
+                    a.plate, len(a.sightings), tuple(_result(by_id[r]) for r in a.read_ids if r in by_id)
                 )
                 for a in shown
             )
             ids = tuple(UUID(r) for a in found for r in a.read_ids)
             return ResultPage(ids, len(found), offset, size, (), associates)
         if isinstance(parsed, PlateCriteria):
-            read_ids = q.plate_search(db, parsed)
+            rows = q.plate_search(db, parsed, cap + 1)
         elif isinstance(parsed, ReadersCriteria):
-            read_ids = q.readers_search(db, parsed)
+            rows = q.readers_search(db, parsed, cap + 1)
         else:
             assert isinstance(parsed, AreaCriteria)
-            read_ids = q.area_search(db, parsed)
-        size = len(read_ids) if limit is None else limit
-        shown_ids = read_ids[offset : offset + size]
-        rows = q.fetch(db, shown_ids)
-        reads = tuple(_result(rows[r]) for r in shown_ids if r in rows)
-        return ResultPage(tuple(UUID(r) for r in read_ids), len(read_ids), offset, size, reads)
+            rows = q.area_search(db, parsed, cap + 1)
+        if len(rows) > cap:
+            raise TooManyResultsError(cap)
+        size = len(rows) if limit is None else limit
+        reads = tuple(_result(row) for row in rows[offset : offset + size])
+        return ResultPage(tuple(UUID(str(row[0])) for row in rows), len(rows), offset, size, reads)
 
 
 def read_index_executors(app: Any) -> list[SearchExecutor]:
@@ -208,11 +234,13 @@ def read_index_executors(app: Any) -> list[SearchExecutor]:
 
 __all__ = [
     "MAX_PAGE",
+    "MAX_RESULTS",
     "AssociateResult",
     "ReadIndexExecutor",
     "ReadResult",
     "ResultPage",
     "SearchExecutor",
+    "TooManyResultsError",
     "domain_events",
     "purge_candidates",
     "read_index_executors",

@@ -1,8 +1,10 @@
 """The queries of the five search types over the read index (:mod:`projections.reads`), per dialect.
 
-Each query returns the ids of EVERY matching read in the type's stable order (the search records
-the count and digest of all of them, not of one page); :func:`fetch` then loads the rows of one
-page. Orders:
+Each query returns the rows (:data:`COLUMNS`) of EVERY matching read in the type's stable order
+(the search records the count and digest of all of them, not of one page), in one statement: the
+rows a query visits to decide and order its results are the rows it returns, so showing a page
+costs no second round of lookups. At most ``cap`` rows come back (the caller asks one more than it
+allows, to tell "exactly the cap" from "more"). Orders:
 
 - plate, fixed readers, mobile readers, area: ``captured_at``, then ``read_id`` (text) — oldest
   first, ties broken the same way on both backends (PostgreSQL columns are ``COLLATE "C"``);
@@ -23,7 +25,7 @@ from typing import Any
 
 from domain.matching import confusable_key
 from domain.search import AreaCriteria, AssociatesCriteria, PlateCriteria, ReadersCriteria
-from projections.reads import GEO, PLATES, READS_TABLE, chunks, marks, to_micros
+from projections.reads import GEO, MICROS_PER_MINUTE, PLATES, READS_TABLE, chunks, marks, to_micros
 from projections.store import ProjectionDB
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -47,10 +49,18 @@ def _window(where: list[str], params: list[Any], start: Any, end: Any, column: s
         params.append(to_micros(end))
 
 
-def _ids(db: ProjectionDB, sql: str, params: Sequence[Any]) -> list[str]:
+Row = tuple[Any, ...]
+"""One result row: :data:`COLUMNS`, in that order (``read_id`` first)."""
+
+_FROM = f" FROM {READS_TABLE} r JOIN {PLATES} p ON p.plate_id = r.plate_id"
+
+
+def _rows(db: ProjectionDB, sql: str, params: Sequence[Any], cap: int | None) -> list[Row]:
+    if cap is not None:
+        sql += f" LIMIT {int(cap)}"
     with db.read() as c:
         c.execute(db.sql(sql), params)
-        return [str(row[0]) for row in c.fetchall()]
+        return [tuple(row) for row in c.fetchall()]
 
 
 def plate_pattern(db: ProjectionDB, pattern: str) -> str:
@@ -59,16 +69,17 @@ def plate_pattern(db: ProjectionDB, pattern: str) -> str:
     return pattern if db.dialect == "sqlite" else pattern.replace("*", "%").replace("?", "_")
 
 
-def plate_search(db: ProjectionDB, c: PlateCriteria) -> list[str]:
+def plate_search(db: ProjectionDB, c: PlateCriteria, cap: int | None = None) -> list[Row]:
+    """A join from the plate dictionary: a complete plate is one dictionary probe and one range of
+    the covering plate index, already in (captured_at, read_id) order."""
     column = "skeleton" if c.confusable else "plate"
     value = confusable_key(c.plate) if c.confusable else c.plate
     if c.partial:
         matcher = "GLOB" if db.dialect == "sqlite" else "LIKE"
-        plates = f"SELECT plate_id FROM {PLATES} WHERE {column} {matcher} ?"
+        where = [f"p.{column} {matcher} ?"]
         value = plate_pattern(db, value)
     else:
-        plates = f"SELECT plate_id FROM {PLATES} WHERE {column} = ?"
-    where = [f"r.plate_id IN ({plates})"]
+        where = [f"p.{column} = ?"]
     params: list[Any] = [value]
     if c.state is not None:
         where.append("r.state = ?")
@@ -77,17 +88,17 @@ def plate_search(db: ProjectionDB, c: PlateCriteria) -> list[str]:
         where.append(f"r.camera_id IN ({marks(len(c.camera_ids))})")
         params.extend(c.camera_ids)
     _window(where, params, c.captured_from, c.captured_to)
-    return _ids(db, f"SELECT r.read_id FROM {READS_TABLE} r WHERE {' AND '.join(where)}{_ORDER}", params)
+    return _rows(db, f"SELECT {COLUMNS}{_FROM} WHERE {' AND '.join(where)}{_ORDER}", params, cap)
 
 
-def readers_search(db: ProjectionDB, c: ReadersCriteria) -> list[str]:
+def readers_search(db: ProjectionDB, c: ReadersCriteria, cap: int | None = None) -> list[Row]:
     column, kind = (
         ("camera_id", "fixed") if c.search_type == "fixed_readers" else ("patrol_vehicle", "mobile")
     )
     where = [f"r.{column} IN ({marks(len(c.ids))})", "r.camera_kind = ?"]
     params: list[Any] = [*c.ids, kind]
     _window(where, params, c.captured_from, c.captured_to)
-    return _ids(db, f"SELECT r.read_id FROM {READS_TABLE} r WHERE {' AND '.join(where)}{_ORDER}", params)
+    return _rows(db, f"SELECT {COLUMNS}{_FROM} WHERE {' AND '.join(where)}{_ORDER}", params, cap)
 
 
 # -- areas --------------------------------------------------------------------------------------
@@ -142,28 +153,42 @@ def contains(c: AreaCriteria, lon: float, lat: float) -> bool:
     return haversine_m(c.center[0], c.center[1], lon, lat) <= c.radius_m
 
 
-def area_search(db: ProjectionDB, c: AreaCriteria) -> list[str]:
+def area_search(db: ProjectionDB, c: AreaCriteria, cap: int | None = None) -> list[Row]:
+    """Rows in the bounding box from the spatial index, in order, kept when exactly inside; stops
+    once ``cap`` rows are inside."""
     min_lon, min_lat, max_lon, max_lat = bounding_box(c)
     params: list[Any]
+    where: list[str] = []
     if db.dialect == "sqlite":
+        # The tree yields the reads inside the box AND the window; ``+r.captured_at`` (no index)
+        # keeps SQLite from starting at the time index instead, for the exact window check.
         sql = (
-            f"SELECT r.read_id, r.longitude, r.latitude FROM {GEO} g JOIN {READS_TABLE} r ON r.rid = g.rid"
+            f"SELECT {COLUMNS} FROM {GEO} g JOIN {READS_TABLE} r ON r.rid = g.rid"
+            f" JOIN {PLATES} p ON p.plate_id = r.plate_id"
             " WHERE g.max_lon >= ? AND g.min_lon <= ? AND g.max_lat >= ? AND g.min_lat <= ?"
         )
         params = [min_lon, max_lon, min_lat, max_lat]
+        if c.captured_from is not None:
+            sql += " AND g.max_minute >= ?"
+            params.append(to_micros(c.captured_from) / MICROS_PER_MINUTE)
+        if c.captured_to is not None:
+            sql += " AND g.min_minute <= ?"
+            params.append(to_micros(c.captured_to) / MICROS_PER_MINUTE)
+        _window(where, params, c.captured_from, c.captured_to, "+r.captured_at")
     else:
-        sql = (
-            f"SELECT r.read_id, r.longitude, r.latitude FROM {READS_TABLE} r"
-            " WHERE point(r.longitude, r.latitude) <@ box(point(?, ?), point(?, ?))"
-        )
+        sql = f"SELECT {COLUMNS}{_FROM} WHERE point(r.longitude, r.latitude) <@ box(point(?, ?), point(?, ?))"
         params = [min_lon, min_lat, max_lon, max_lat]
-    where: list[str] = []
-    _window(where, params, c.captured_from, c.captured_to)
+        _window(where, params, c.captured_from, c.captured_to)
     sql += "".join(f" AND {w}" for w in where) + _ORDER
+    found: list[Row] = []
     with db.read() as cur:
         cur.execute(db.sql(sql), params)
-        rows = cur.fetchall()
-    return [str(row[0]) for row in rows if contains(c, float(row[1]), float(row[2]))]
+        while cap is None or len(found) < cap:
+            batch = cur.fetchmany(2000)
+            if not batch:
+                break
+            found.extend(tuple(row) for row in batch if contains(c, float(row[7]), float(row[6])))
+    return found if cap is None else found[:cap]
 
 
 # -- associates ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from domain.errors import InvalidFieldError
 from domain.matching import CONFUSABLE_GROUPS, confusable_key
 from domain.policy import Role
 from domain.read import RecordRead
-from domain.search import RunSearch, Search, result_digest
+from domain.search import SEARCH_TYPES, RunSearch, Search, result_digest
 from ops.bootstrap import Runtime
 from ops.commands.searches import SearchResult
 from tests.api_support import bearer, recorded, token_for
@@ -542,3 +542,77 @@ def test_read_ids_are_uuids_in_results(runtime: Runtime) -> None:
     who = searcher(runtime)
     result = runtime.app.run_search(who, request("plate", {"plate": rows[0].read.plate}))
     assert all(isinstance(r.read_id, UUID) for r in result.results)
+
+
+def test_a_search_over_the_result_cap_is_recorded_as_failed_and_answered_422(runtime: Runtime) -> None:
+    from ops.search_executor import ReadIndexExecutor, TooManyResultsError
+
+    rows = store(runtime, 300)
+    plate = Counter(s.read.plate for s in rows).most_common(1)[0][0]
+    seen = sum(1 for s in rows if s.read.plate == plate)
+    assert seen >= 2
+    app = runtime.app
+    who = searcher(runtime)
+    app.search_executors = [ReadIndexExecutor(app, t, max_results=seen) for t in SEARCH_TYPES]
+    assert app.run_search(who, request("plate", {"plate": plate})).count == seen  # exactly the cap
+    app.search_executors = [ReadIndexExecutor(app, t, max_results=seen - 1) for t in SEARCH_TYPES]
+    with pytest.raises(TooManyResultsError) as caught:
+        app.run_search(who, request("plate", {"plate": plate}))
+    assert (caught.value.field, caught.value.rule) == ("criteria", "search.results.too_many")
+    assert recorded(runtime, Search.Failed)[-1].error == "TooManyResultsError"
+    assert len(recorded(runtime, Search.Executed)) == 1  # no count or digest for the failed one
+
+    client = TestClient(create_app(runtime))
+    response = client.post(
+        "/v1/searches",
+        json=_body("plate", {"plate": plate}),
+        headers=bearer(token_for(runtime, Role.INVESTIGATOR)),
+    )
+    assert response.status_code == 422
+    assert "search.results.too_many" in response.text and "criteria" in response.text
+    assert len(recorded(runtime, Search.Failed)) == 2
+
+
+def test_area_window_edges_are_exact_and_a_2d_tree_of_an_earlier_version_is_rebuilt_in_place(
+    runtime: Runtime,
+) -> None:
+    rows = store(runtime, 400)
+    who = searcher(runtime)
+    ordered_rows = sorted(rows, key=lambda s: s.key)
+    start = ordered_rows[100].read.captured_at  # inclusive: this read is in
+    end = ordered_rows[300].read.captured_at  # exclusive: this read is out
+    window = {"from": start.isoformat(), "to": end.isoformat()}
+    lons = [s.read.longitude for s in rows]
+    lats = [s.read.latitude for s in rows]
+    ring = [
+        [min(lons) - 0.01, min(lats) - 0.01],
+        [max(lons) + 0.01, min(lats) - 0.01],
+        [max(lons) + 0.01, max(lats) + 0.01],
+        [min(lons) - 0.01, max(lats) + 0.01],
+        [min(lons) - 0.01, min(lats) - 0.01],
+    ]
+    criteria = {"polygon": {"type": "Polygon", "coordinates": [ring]}, **window}
+    expected = ordered(rows, lambda r: start <= r.captured_at < end)
+    assert ordered_rows[100].read_id in expected and ordered_rows[300].read_id not in expected
+    check_reads_search(runtime, who, "area", criteria, expected)
+
+    if runtime.projections.dialect != "sqlite":
+        return
+    from projections.reads import GEO, READS_TABLE
+    from projections.registry import runner
+
+    db = runtime.projections
+    with db.transaction() as c:  # the shape of version 1: a 2-D tree
+        c.execute(f"DROP TABLE {GEO}")
+        c.execute(f"CREATE VIRTUAL TABLE {GEO} USING rtree(rid, min_lon, max_lon, min_lat, max_lat)")
+        c.execute(
+            f"INSERT INTO {GEO} SELECT rid, longitude, longitude, latitude, latitude FROM {READS_TABLE}"
+        )
+    reads = runner(runtime.app, "reads")
+    reads._ready = False  # as a new process opening the view would
+    check_reads_search(runtime, who, "area", criteria, expected)
+    with db.read() as c:
+        c.execute(f"SELECT COUNT(*) FROM pragma_table_info('{GEO}')")
+        assert c.fetchone()[0] == 7
+        c.execute(f"SELECT COUNT(*) FROM {GEO}")
+        assert c.fetchone()[0] == len(rows)
