@@ -1,12 +1,19 @@
 """Search latency of the five NYPD historical search types, and projection catch-up vs ingest.
 
     python -m bench.search [--reads 1000000] [--backend sqlite|postgres|both] [--queries 40]
-                           [--reuse URL DATA_DIR] [--json]
+                           [--reuse URL DATA_DIR [--ingest-rate R] [--searches-only]]
+                           [--skip-together] [--json]
 
 Per backend: a fresh ledger is seeded with ``--reads`` synthetic-city reads through
 ``AlprLedger.record_reads`` (batches of 1,000; the same path as ``alpr-ledger seed``), timing the
 ingest; then every projection catches up from an empty state, timed (events/s, and the ratio to the
-ingest rate: the target is >= 1, so views never fall behind). Then each search type runs
+ingest rate: the target is >= 1, so views never fall behind). Then "all views caught up together":
+every view is dropped and the whole set caught up as the service's follower does it
+(``projections.registry.catch_up_all``), once in this process and once shared by 2 processes
+(``alpr-ledger projections catch-up --workers 2``); its rate is the log's events brought into
+every view per second (the log holds one event per read, plus a few camera registrations), and
+its ratio is to the ingest rate of the same run (with ``--reuse``, to ``--ingest-rate``, a rate
+measured when that ledger was seeded). Then each search type runs
 ``--queries`` times through ``AlprLedger.run_search`` — recorded like any search (Requested, then
 Executed with count and digest), so the figures include the query log's two writes — with parameters
 drawn from reads picked at random positions of the log (so plates, cameras, times and places are
@@ -90,6 +97,60 @@ def catch_up(runtime: Runtime) -> dict[str, float]:
         out[name] = events / elapsed if elapsed > 0 and events else 0.0
         log(f"  projection {name}: {events:,} events in {elapsed:.1f} s")
     return out
+
+
+def _together_worker(url: str, data_dir: str, names: Any, results: Any) -> None:
+    """One of the processes of the shared catch-up: takes views off the queue until it is empty."""
+    import queue
+
+    from projections.registry import runner
+
+    runtime = build_runtime(Settings(database_url=url, data_dir=Path(data_dir)), run_migrations=False)
+    try:
+        while True:
+            try:
+                name = names.get_nowait()
+            except queue.Empty:
+                break
+            results.put((name, runner(runtime.app, name).catch_up()))
+    finally:
+        runtime.close()
+
+
+def catch_up_together(runtime: Runtime, url: str, data_dir: Path, workers: int) -> dict[str, float]:
+    """Every view dropped, then all caught up: in this process (``workers`` 1, the follower's
+    ``catch_up_all``) or shared by ``workers`` processes, the costliest views handed out first."""
+    from projections.registry import catch_up_all, ordered_names, runners
+
+    found = runners(runtime.app)
+    for r in found.values():
+        r.reset()
+    top = runtime.app.recorder.max_notification_id() or 0
+    started = time.perf_counter()
+    if workers == 1:
+        applied = sum(catch_up_all(runtime.app).values())
+    else:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        names, results = ctx.Queue(), ctx.Queue()
+        for name in ordered_names():
+            names.put(name)
+        procs = [
+            ctx.Process(target=_together_worker, args=(url, str(data_dir), names, results))
+            for _ in range(workers)
+        ]
+        for proc in procs:
+            proc.start()
+        applied = sum(results.get()[1] for _ in ordered_names())
+        for proc in procs:
+            proc.join()
+        if any(proc.exitcode for proc in procs):
+            raise RuntimeError("a catch-up process failed")
+    elapsed = time.perf_counter() - started
+    lag = max(r.lag() for r in found.values())
+    log(f"  all views together, {workers} process(es): {top:,} log events in {elapsed:.1f} s (lag {lag})")
+    return {"log_events_per_s": top / elapsed, "view_events_applied": applied, "seconds": elapsed}
 
 
 def sample_reads(runtime: Runtime, count: int, rng: random.Random) -> list[Read.Captured]:
@@ -219,17 +280,37 @@ def run_queries(runtime: Runtime, per_type: int, seed_value: int) -> dict[str, d
     return results
 
 
-def bench_backend(url: str, data_dir: Path, reads: int, per_type: int, *, reuse: bool) -> dict[str, Any]:
+def bench_backend(
+    url: str,
+    data_dir: Path,
+    reads: int,
+    per_type: int,
+    *,
+    reuse: bool,
+    ingest_rate: float | None = None,
+    together: bool = True,
+    rebuild: bool = True,
+) -> dict[str, Any]:
     runtime = build_runtime(Settings(database_url=url, data_dir=data_dir))
     try:
         out: dict[str, Any] = {"reads": reads}
         if not reuse:
             out["ingest_reads_per_s"] = seed(runtime, reads)
             log(f"  ingest {out['ingest_reads_per_s']:,.0f} reads/s")
-        rates = catch_up(runtime)
-        out["catch_up_events_per_s"] = rates
-        if "ingest_reads_per_s" in out and rates.get("reads"):
-            out["catch_up_vs_ingest"] = rates["reads"] / out["ingest_reads_per_s"]
+        elif ingest_rate:
+            out["ingest_reads_per_s"] = ingest_rate
+            out["ingest_measured_when_seeding"] = True
+        if rebuild:
+            rates = catch_up(runtime)
+            out["catch_up_events_per_s"] = rates
+            if "ingest_reads_per_s" in out and rates.get("reads"):
+                out["catch_up_vs_ingest"] = rates["reads"] / out["ingest_reads_per_s"]
+        if together and rebuild:
+            for workers in (1, 2):
+                figures = catch_up_together(runtime, url, data_dir, workers)
+                if "ingest_reads_per_s" in out:
+                    figures["vs_ingest"] = figures["log_events_per_s"] / out["ingest_reads_per_s"]
+                out[f"all_views_workers_{workers}"] = figures
         out["searches"] = run_queries(runtime, per_type, seed_value=11)
         return out
     finally:
@@ -242,13 +323,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--queries", type=int, default=40, help="queries per search type")
     parser.add_argument("--reuse", nargs=2, metavar=("URL", "DATA_DIR"), help="an already seeded ledger")
+    parser.add_argument(
+        "--ingest-rate",
+        type=float,
+        metavar="R",
+        help="with --reuse: the reads/s measured when that ledger was seeded (catch-up is compared to it)",
+    )
+    parser.add_argument("--skip-together", action="store_true", help="skip the all-views-together figure")
+    parser.add_argument(
+        "--searches-only",
+        action="store_true",
+        help="with --reuse: keep the views as they are (caught up, not rebuilt); time the searches",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count()}
     if args.reuse:
         url, data = args.reuse
-        results["reused"] = bench_backend(url, Path(data), args.reads, args.queries, reuse=True)
+        results["reused"] = bench_backend(
+            url,
+            Path(data),
+            args.reads,
+            args.queries,
+            reuse=True,
+            ingest_rate=args.ingest_rate,
+            together=not args.skip_together,
+            rebuild=not args.searches_only,
+        )
     else:
         work = Path(tempfile.mkdtemp(prefix="alpr-bench-search-"))
         backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
@@ -261,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.reads,
                     args.queries,
                     reuse=False,
+                    together=not args.skip_together,
                 )
                 continue
             from ops.pgcluster import ThrowawayCluster
@@ -269,7 +372,14 @@ def main(argv: list[str] | None = None) -> int:
             cluster.start()
             try:
                 url = cluster.create_database("bench_search")
-                results[backend] = bench_backend(url, work / "pg-data", args.reads, args.queries, reuse=False)
+                results[backend] = bench_backend(
+                    url,
+                    work / "pg-data",
+                    args.reads,
+                    args.queries,
+                    reuse=False,
+                    together=not args.skip_together,
+                )
             finally:
                 cluster.stop()
     print(json.dumps(results, indent=2, default=str) if args.json else _table(results))
@@ -288,6 +398,13 @@ def _table(results: dict[str, Any]) -> str:
             lines.append(f"  catch-up {name:<14}{rate:>12,.0f} events/s")
         if "catch_up_vs_ingest" in figures:
             lines.append(f"  catch-up vs ingest     {figures['catch_up_vs_ingest']:>12.2f}x (target >= 1)")
+        for workers in (1, 2):
+            t = figures.get(f"all_views_workers_{workers}")
+            if t:
+                ratio = f"  {t['vs_ingest']:.2f}x ingest" if "vs_ingest" in t else ""
+                lines.append(
+                    f"  all views, {workers} proc(s)  {t['log_events_per_s']:>12,.0f} log events/s{ratio}"
+                )
         for label, f in figures.get("searches", {}).items():
             lines.append(
                 f"  {label:<18} p50 {f['p50_ms']:>8.1f} ms  p95 {f['p95_ms']:>8.1f} ms  "

@@ -88,7 +88,14 @@ def plate_search(db: ProjectionDB, c: PlateCriteria, cap: int | None = None) -> 
         where.append(f"r.camera_id IN ({marks(len(c.camera_ids))})")
         params.extend(c.camera_ids)
     _window(where, params, c.captured_from, c.captured_to)
-    return _rows(db, f"SELECT {COLUMNS}{_FROM} WHERE {' AND '.join(where)}{_ORDER}", params, cap)
+    if db.dialect == "sqlite":
+        # CROSS JOIN fixes the dictionary as the outer loop: left to itself, SQLite may walk the
+        # whole read index in time order (to skip the sort) for a pattern without a known prefix.
+        source = f" FROM {PLATES} p CROSS JOIN {READS_TABLE} r"
+        where.insert(0, "r.plate_id = p.plate_id")
+    else:
+        source = _FROM
+    return _rows(db, f"SELECT {COLUMNS}{source} WHERE {' AND '.join(where)}{_ORDER}", params, cap)
 
 
 def readers_search(db: ProjectionDB, c: ReadersCriteria, cap: int | None = None) -> list[Row]:
