@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from domain.errors import DomainError
 from domain.policy import Role
@@ -48,7 +49,7 @@ def _service(db: str | None) -> Iterator[AlprLedger]:
         service: AlprLedger = runtime.app
         yield service
     except DomainError as exc:
-        console.print(f"[red]error[/red] {exc.field}: {exc.message} [{exc.rule}]")
+        console.print(f"[red]error[/red] {escape(f'{exc.field}: {exc.message} [{exc.rule}]')}")
         raise typer.Exit(1) from None
     finally:
         runtime.close()

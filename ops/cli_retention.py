@@ -30,6 +30,7 @@ def run(
     """Destroy the keys of every record past due under the active profile, recording each purge."""
     with _service(db) as svc:
         report = svc.run_retention(dry_run=dry_run, by=_actor())
+        svc.projection_db.rewrite_pending()  # no follower may run where this command does
     if as_json:
         print(json.dumps(report.to_json(), indent=2))
         return
@@ -58,10 +59,11 @@ def shred(
     try:
         rid = UUID(read_id)
     except ValueError:
-        console.print("[red]error[/red] read_id: must be a UUID [id.format]")
+        console.print("[red]error[/red] read_id: must be a UUID \\[id.format]")
         raise typer.Exit(1) from None
     with _service(db) as svc:
         info = svc.shred_record(rid, rule=rule, reason=reason, actor=_actor())
+        svc.projection_db.rewrite_pending()  # the read's row, final on disk before we say "shredded"
     print(f"shredded {rid}: {info.rule} at {info.destroyed_at.isoformat()} (purge {info.purge_id})")
 
 

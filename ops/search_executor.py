@@ -199,9 +199,10 @@ class ReadIndexExecutor:
         parsed = parse_type_criteria(self.search_type, criteria)
         cap = self.max_results
         if isinstance(parsed, AssociatesCriteria):
-            found = q.associates_search(db, parsed)
-            if sum(len(a.read_ids) for a in found) > cap:
-                raise TooManyResultsError(cap)
+            try:
+                found = q.associates_search(db, parsed, cap)
+            except q.TooManyAssociateReads:
+                raise TooManyResultsError(cap) from None
             size = len(found) if limit is None else limit
             shown = found[offset : offset + size]
             by_id = q.fetch(db, [r for a in shown for r in a.read_ids])

@@ -42,10 +42,12 @@ Indexes, by search type:
   :mod:`projections.search`. R*Tree coordinates are 32-bit floats rounded outwards (a minute
   is ~2 minutes wide at today's dates), so the box never loses a point that is inside; the exact
   window is checked on ``captured_at``.
-- time alone: SQLite — btree ``read_index(captured_at)`` (a partial plate pattern with a window
-  starts there; an ``EXPLAIN QUERY PLAN`` without it scans the whole covering plate index for a
-  pattern with no known prefix); PostgreSQL — BRIN on ``captured_at`` (reads arrive nearly in time
-  order, so a few pages of BRIN summarise millions of rows).
+- time alone: SQLite — btree ``read_index(captured_at)`` (the day purges' index; plate patterns
+  never start there: :func:`projections.search.plate_search` keeps the dictionary as the outer
+  loop with a ``CROSS JOIN``, then one range of the covering plate index per matching plate, the
+  window included — left to itself SQLite walked the whole index in time order for a pattern with
+  no known prefix); PostgreSQL — BRIN on ``captured_at`` (reads arrive nearly in time order, so a
+  few pages of BRIN summarise millions of rows).
 - purges: SQLite — the time index (a UTC day is the ``captured_at`` range [midnight, next
   midnight)); no index on ``day``, which every insert and purge would also have to maintain;
   PostgreSQL — ``read_index(day)``.
@@ -403,8 +405,8 @@ _DROPPED_INDEXES = ("plate",)
 """Indexes of earlier shapes, dropped when the view is opened (index changes need no rebuild)."""
 
 _DROPPED_SQLITE_INDEXES = ("day",)
-"""SQLite: the day's reads of a purge are a range of the time index (which partial plate patterns
-with a window also use), so a second index on the day would only cost every insert and purge."""
+"""SQLite: the day's reads of a purge are a range of the time index, so a second index on the day
+would only cost every insert and purge."""
 
 _READ_INDEXES: tuple[tuple[str, str], ...] = (
     ("camera", "camera_id, captured_at"),

@@ -85,9 +85,10 @@ def catch_up_all(app: Any, only: Sequence[str] | None = None) -> dict[str, int]:
     once. Each runner locks its position row per page, so other processes may do the same at once.
     """
     found = runners(app)
-    applied = {name: found[name].catch_up() for name in (only or ordered_names())}
-    app.projection_db.rewrite_pending()
-    return applied
+    try:
+        return {name: found[name].catch_up() for name in (only or ordered_names())}
+    finally:  # a view that fails to catch up must not keep a shredded row's bytes on disk
+        app.projection_db.rewrite_pending()
 
 
 __all__ = ["ORDER", "catch_up_all", "names", "ordered_names", "register", "runner", "runners"]

@@ -210,8 +210,13 @@ class Associate:
     read_ids: tuple[str, ...]  # in captured_at, read_id order
 
 
-def associates_search(db: ProjectionDB, c: AssociatesCriteria) -> list[Associate]:
-    """Plates read at the camera of a sighting within ±``window_s`` of it, ranked (see module)."""
+class TooManyAssociateReads(Exception):
+    """The associates' reads passed the caller's cap: reading stopped there."""
+
+
+def associates_search(db: ProjectionDB, c: AssociatesCriteria, cap: int | None = None) -> list[Associate]:
+    """Plates read at the camera of a sighting within ±``window_s`` of it, ranked (see module).
+    Raises :class:`TooManyAssociateReads` as soon as more than ``cap`` distinct reads are found."""
     window = c.window_s * 1_000_000
     where = [f"s.plate_id = (SELECT plate_id FROM {PLATES} WHERE plate = ?)", "o.plate_id <> s.plate_id"]
     params: list[Any] = [window, window, c.plate]
@@ -229,9 +234,16 @@ def associates_search(db: ProjectionDB, c: AssociatesCriteria) -> list[Associate
     reads: dict[int, dict[str, int]] = {}
     with db.read() as cur:
         cur.execute(db.sql(sql), params)
-        for sighting, read_id, plate_id, captured_at in cur.fetchall():
-            sightings.setdefault(int(plate_id), set()).add(str(sighting))
-            reads.setdefault(int(plate_id), {})[str(read_id)] = int(captured_at)
+        count = 0
+        while batch := cur.fetchmany(2000):
+            for sighting, read_id, plate_id, captured_at in batch:
+                sightings.setdefault(int(plate_id), set()).add(str(sighting))
+                mine = reads.setdefault(int(plate_id), {})
+                if str(read_id) not in mine:
+                    count += 1
+                    mine[str(read_id)] = int(captured_at)
+            if cap is not None and count > cap:
+                raise TooManyAssociateReads(count)
         names: dict[int, str] = {}
         ids = sorted(sightings)
         for part in chunks(ids):
@@ -275,6 +287,7 @@ __all__ = [
     "COLUMNS",
     "EARTH_RADIUS_M",
     "Associate",
+    "TooManyAssociateReads",
     "area_search",
     "associates_search",
     "bounding_box",

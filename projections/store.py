@@ -178,6 +178,9 @@ class PostgresProjectionDB(ProjectionDB):
         with psycopg.connect(self.url, autocommit=True) as conn:
             for table in tables:
                 conn.execute(sql.SQL("VACUUM FULL {}").format(sql.Identifier(table)))
+                # VACUUM FULL leaves the visibility map empty: without this, index-only scans of
+                # the covering plate index read the heap again until autovacuum comes round.
+                conn.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
 
     def prepare(self, c: Cursor) -> None:
         c.execute(
@@ -212,6 +215,20 @@ class PostgresProjectionDB(ProjectionDB):
         pending = self._pending()
         if not pending:
             return []
+        import psycopg
+
+        # One rewriter at a time across every process (follower ticks, retention runs, catch-up
+        # commands, several servers): the others find the lock taken and leave it to that one.
+        with psycopg.connect(self.url, autocommit=True) as guard:
+            row = guard.execute("SELECT pg_try_advisory_lock(%s)", (_REWRITE_LOCK,)).fetchone()
+            if row is None or not row[0]:
+                return []
+            try:
+                return self._rewrite(pending)
+            finally:
+                guard.execute("SELECT pg_advisory_unlock(%s)", (_REWRITE_LOCK,))
+
+    def _rewrite(self, pending: list[tuple[str, str]]) -> list[str]:
         done: list[str] = []
         for table, mark in pending:
             with self.read() as c:
@@ -230,6 +247,9 @@ class PostgresProjectionDB(ProjectionDB):
 
     def close(self) -> None:
         self._pool.close()
+
+
+_REWRITE_LOCK = 0x616C7072_7277  # pg_advisory_lock key of the deferred rewrites ("alpr" "rw")
 
 
 def projections_database_url(database_url: str) -> str:
