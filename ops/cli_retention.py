@@ -6,14 +6,11 @@ holds. Thin: parse, call the service, print. Changes are recorded with the actor
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 from uuid import UUID
 
 import typer
 from rich.console import Console
-
-if TYPE_CHECKING:
-    pass
 
 from ops.cli_accounts import DbOption, _actor, _service
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -153,7 +154,7 @@ def _ifd_values(tiff: bytes, order: str, offset: int) -> dict[int, int | str]:
 # ------------------------------------------------------------------------------------------------
 
 
-class Source:
+class Source(ABC):
     """An iterable of frames that holds a resource; close it (or use ``with``) when done.
 
     :meth:`stop` may be called from another thread or a signal handler: iteration ends after the
@@ -167,8 +168,9 @@ class Source:
     def __init__(self) -> None:
         self._stopped = threading.Event()
 
+    @abstractmethod
     def __iter__(self) -> Iterator[Frame]:
-        raise NotImplementedError
+        """The frames, in order, each with its capture time."""
 
     def stop(self) -> None:
         self._stopped.set()
